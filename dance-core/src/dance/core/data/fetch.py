@@ -1,0 +1,191 @@
+"""Finding, verifying and downloading dataset files.
+
+A file is looked for, in order:
+
+1. in the Python package that embeds it (small defaults ship inside the wheels);
+2. in every folder of ``DANCE_DATA_DIR`` (``os.pathsep``-separated), at its relative path or
+   by its bare file name;
+3. in the user cache (``DANCE_CACHE_DIR``, default ``pooch.os_cache("dance")``);
+4. downloaded from its URL with pooch into the cache.
+
+Every file is checked against its sha256 before use (verified hashes are remembered in a small
+JSON file keyed by path, size and modification time, so large files are hashed once). A download
+goes to a temporary file that is renamed only once complete and verified, so a failed download
+never leaves a partial file behind. Offline, the error names the missing file and how to
+provide it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dance.core.errors import ChecksumMismatchError, DataFileMissingError
+
+if TYPE_CHECKING:
+    from dance.core.specs import DataFile, DatasetSpec
+
+__all__ = ["cache_dir", "data_dirs", "fetch_dataset", "file_status", "locate_file", "sha256_of"]
+
+_MEMO_NAME = "verified-sha256.json"
+
+
+def data_dirs() -> list[Path]:
+    """Folders named by ``DANCE_DATA_DIR``, in order."""
+    value = os.environ.get("DANCE_DATA_DIR", "")
+    return [Path(p).expanduser() for p in value.split(os.pathsep) if p.strip()]
+
+
+def cache_dir() -> Path:
+    """Where downloads go: ``DANCE_CACHE_DIR`` or the platform's user cache folder."""
+    value = os.environ.get("DANCE_CACHE_DIR")
+    if value:
+        return Path(value).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("dance"))
+
+
+def sha256_of(path: Path, *, chunk: int = 1 << 20) -> str:
+    """sha256 of a file, hashed in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _memo_path() -> Path:
+    return cache_dir() / _MEMO_NAME
+
+
+def _load_memo() -> dict[str, list]:
+    try:
+        return json.loads(_memo_path().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(path: Path, digest: str) -> None:
+    memo = _load_memo()
+    stat = path.stat()
+    memo[str(path.resolve())] = [stat.st_size, stat.st_mtime_ns, digest]
+    target = _memo_path()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".tmp") as handle:
+            json.dump(memo, handle)
+        os.replace(handle.name, target)
+    except OSError:
+        pass  # the memo only saves time; a read-only cache is fine
+
+
+def verified(path: Path, expected: str) -> bool:
+    """True when ``path`` has sha256 ``expected`` (using the memo when size and mtime match)."""
+    stat = path.stat()
+    entry = _load_memo().get(str(path.resolve()))
+    if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+        return entry[2] == expected
+    digest = sha256_of(path)
+    _remember(path, digest)
+    return digest == expected
+
+
+def _check(path: Path, file: DataFile, dataset: str, where: str) -> Path:
+    if not verified(path, file.sha256):
+        raise ChecksumMismatchError(
+            f"dataset '{dataset}': {path} ({where}) has sha256 {sha256_of(path)}, expected {file.sha256}; "
+            "the file is corrupt or a different version: replace it with the original"
+        )
+    return path
+
+
+def _embedded(file: DataFile) -> Path | None:
+    if not file.package:
+        return None
+    try:
+        candidate = resources.files(file.package).joinpath(file.filename)
+    except ModuleNotFoundError:
+        return None
+    path = Path(str(candidate))
+    return path if path.is_file() else None
+
+
+def _local_candidates(file: DataFile) -> list[tuple[Path, str]]:
+    found = []
+    for folder in data_dirs():
+        for candidate in (folder / file.path, folder / file.filename):
+            if candidate.is_file():
+                found.append((candidate, "DANCE_DATA_DIR"))
+                break
+    cached = cache_dir() / file.path
+    if cached.is_file():
+        found.append((cached, "cache"))
+    return found
+
+
+def file_status(spec: DatasetSpec) -> list[tuple[DataFile, str | None]]:
+    """Where each file of ``spec`` would come from ('embedded', 'DANCE_DATA_DIR', 'cache'), or None.
+
+    Looks only at what exists; no hashing, no download.
+    """
+    status = []
+    for file in spec.files:
+        if _embedded(file) is not None:
+            status.append((file, "embedded"))
+            continue
+        local = _local_candidates(file)
+        status.append((file, local[0][1] if local else None))
+    return status
+
+
+def locate_file(spec: DatasetSpec, file: DataFile, *, download: bool = True, progressbar: bool = False) -> Path:
+    """The verified local path of one file of ``spec``, downloading it if allowed and needed."""
+    embedded = _embedded(file)
+    if embedded is not None:
+        return _check(embedded, file, spec.name, f"embedded in {file.package}")
+    for path, where in _local_candidates(file):
+        return _check(path, file, spec.name, where)
+    reason = "it has no download URL"
+    if file.url and download:
+        try:
+            return _download(file, progressbar=progressbar)
+        except ChecksumMismatchError:
+            raise
+        except Exception as exc:  # offline, HTTP error, ...
+            reason = f"downloading {file.url} failed ({type(exc).__name__}: {str(exc)[:200]})"
+    elif file.url:
+        reason = "downloads are disabled"
+    folders = ", ".join(map(str, data_dirs())) or "not set"
+    origin = f" from {file.url}" if file.url else (f" (converted from {file.source})" if file.source else "")
+    raise DataFileMissingError(
+        f"dataset '{spec.name}' needs file '{file.path}' (sha256 {file.sha256}), which is not in DANCE_DATA_DIR ({folders}) "
+        f"nor in the cache ({cache_dir()}), and {reason}. Get the file{origin} and either put it at "
+        f"{cache_dir() / file.path} or set DANCE_DATA_DIR to a folder that holds '{file.path}'."
+    )
+
+
+def _download(file: DataFile, *, progressbar: bool) -> Path:
+    import pooch
+
+    target = cache_dir() / file.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # pooch writes to a temporary file and renames it only after the hash matched
+        path = pooch.retrieve(file.url, known_hash=f"sha256:{file.sha256}", fname=target.name, path=target.parent, progressbar=progressbar)
+    except ValueError as exc:
+        if "hash" in str(exc).lower():
+            raise ChecksumMismatchError(f"download of {file.url} does not match sha256 {file.sha256}: {exc}") from exc
+        raise
+    _remember(Path(path), file.sha256)
+    return Path(path)
+
+
+def fetch_dataset(spec: DatasetSpec, *, download: bool = True, progressbar: bool = False) -> dict[str, Path]:
+    """Verified local paths of every file of ``spec``, keyed by the file's relative path."""
+    return {file.path: locate_file(spec, file, download=download, progressbar=progressbar) for file in spec.files}

@@ -1,0 +1,222 @@
+"""The user-facing model interface every dance model implements.
+
+A model is constructed with validated parameters, a seed and a device, and exposes
+
+* ``fit(data) -> self``: validates ``data`` against the task contract, runs the model's
+  preprocessing pipeline on a copy, and trains;
+* ``predict(data)``: the task's prediction (checked against the contract);
+* ``score(data) -> dict``: hides the truth the task evaluates against (the test labels, the
+  held-out entries, the pairing, ...), predicts, and returns the task's metrics.
+
+Subclasses implement ``_fit(prepared)`` and ``_predict(prepared)``; they never see the user's
+original objects, only a preprocessed copy, so user data is never modified. Deep models keep
+their ``torch.nn.Module`` in a separate module file and import torch inside ``_fit``.
+"""
+
+from __future__ import annotations
+
+import abc
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from dance.core.errors import DanceInputError, NotFittedError, did_you_mean
+from dance.core.keys import DataKeys
+from dance.core.transforms.pipeline import Step, parse_pipeline
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from dance.core.containers import TaskData
+    from dance.core.tasks.base import TaskContract
+
+__all__ = ["DanceModel", "ModelParams"]
+
+
+class ModelParams(BaseModel):
+    """Base class of a model's parameters: typed, with defaults, unknown names refused."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DanceModel(abc.ABC):
+    """Base class of all models (use the task's subclass, e.g. ``ClusteringModel``).
+
+    Parameters
+    ----------
+    params
+        A ``Params`` instance or a mapping of parameter values; keyword arguments override it.
+    seed
+        Seed of every random choice the model makes; same seed, same result.
+    device
+        ``"auto"`` (a GPU when present), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    keys
+        Where the task's fields live in the AnnData (:class:`~dance.core.keys.DataKeys`).
+    pipeline
+        Preprocessing steps replacing the model's ``default_pipeline`` (``[]`` for none).
+    """
+
+    #: registry name of the model (used for output keys such as ``obs['<name>_pred']``)
+    name: ClassVar[str] = "model"
+    #: the task this model solves; set by the task's model base class
+    task: ClassVar[str]
+    #: the task contract class; set by the task's model base class
+    contract_class: ClassVar[type[TaskContract]]
+    #: parameter schema
+    Params: ClassVar[type[ModelParams]] = ModelParams
+    #: preprocessing the model expects, applied to a copy of the input by fit/predict
+    default_pipeline: ClassVar[tuple[Step, ...]] = ()
+    #: whether the model needs raw counts (validated up front)
+    needs_counts: ClassVar[bool] = False
+    #: transductive models predict only for the cells they were fitted on
+    transductive: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        params: ModelParams | Mapping[str, Any] | None = None,
+        *,
+        seed: int = 0,
+        device: str = "auto",
+        keys: DataKeys | Mapping[str, str] | None = None,
+        pipeline: list[Step | dict[str, Any] | str] | None = None,
+        **overrides: Any,
+    ) -> None:
+        self.params = self._validate_params(params, overrides)
+        self.seed = int(seed)
+        self.device = device
+        self.keys = keys if isinstance(keys, DataKeys) else DataKeys(**(keys or {}))
+        self.pipeline: tuple[Step, ...] = self.default_pipeline if pipeline is None else parse_pipeline(pipeline)
+        self.fitted_ = False
+        self._prepared: tuple[weakref.ref[Any], tuple[Any, ...], Any] | None = None
+        self._contract: TaskContract | None = None
+
+    # ------------------------------------------------------------------ parameters
+    @classmethod
+    def _validate_params(cls, params: ModelParams | Mapping[str, Any] | None, overrides: Mapping[str, Any]) -> ModelParams:
+        if isinstance(params, cls.Params):
+            values = params.model_dump()
+        elif isinstance(params, ModelParams):
+            raise DanceInputError(f"model '{cls.name}' expects {cls.Params.__name__}, got {type(params).__name__}", field="params")
+        else:
+            values = dict(params or {})
+        values.update(overrides)
+        fields = cls.Params.model_fields
+        for key in values:
+            if key not in fields:
+                close = did_you_mean(key, fields)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                valid = ", ".join(fields) or "none"
+                raise DanceInputError(
+                    f"unknown parameter '{key}' for model '{cls.name}'{hint} (valid parameters: {valid})", field=f"param '{key}'"
+                )
+        try:
+            return cls.Params(**values)
+        except ValidationError as exc:
+            problems = "; ".join(f"'{'.'.join(map(str, e['loc']))}': {e['msg']} (got {e.get('input')!r})" for e in exc.errors())
+            raise DanceInputError(f"invalid parameter(s) for model '{cls.name}': {problems}", field="params") from exc
+
+    def get_params(self) -> dict[str, Any]:
+        """Every parameter, plus seed and device: enough to rebuild the model exactly."""
+        return {**self.params.model_dump(), "seed": self.seed, "device": self.device}
+
+    # ------------------------------------------------------------------ contract helpers
+    @property
+    def contract(self) -> TaskContract:
+        if self._contract is None:
+            self._contract = self.contract_class()
+        return self._contract
+
+    @property
+    def device_(self) -> str:
+        """The concrete device (``auto`` resolved)."""
+        from dance.core.device import resolve_device
+
+        return resolve_device(self.device)
+
+    def preprocess(self, data: TaskData) -> TaskData:
+        """Apply the model's pipeline to a copy of ``data`` (cached for the same object)."""
+        from dance.core.transforms.pipeline import apply_pipeline
+
+        fingerprint = _fingerprint(data)
+        if self._prepared is not None:
+            ref, cached_fingerprint, prepared = self._prepared
+            if ref() is data and cached_fingerprint == fingerprint:
+                return prepared
+        prepared = apply_pipeline(data, self.pipeline, keys=self.keys, seed=self.seed) if self.pipeline else data.copy()
+        try:
+            self._prepared = (weakref.ref(data), fingerprint, prepared)
+        except TypeError:
+            self._prepared = None
+        return prepared
+
+    def _check_fitted(self) -> None:
+        if not self.fitted_:
+            raise NotFittedError(f"model '{self.name}' is not fitted yet; call fit(data) first")
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, data: TaskData) -> Self:
+        """Validate ``data``, preprocess a copy and train. Returns ``self``."""
+        from dance.core.seeding import seed_everything
+
+        self.contract.validate(data, self.keys, stage="fit", needs_counts=self.needs_counts)
+        prepared = self.preprocess(data)
+        seed_everything(self.seed)
+        self._fit(prepared)
+        self.fitted_ = True
+        if self.transductive:
+            self._fitted_cells = _cell_names(data)
+            self._fitted_data = prepared
+        return self
+
+    def predict(self, data: TaskData) -> Any:
+        """The task's prediction for ``data`` (see the task contract for its type)."""
+        from dance.core.seeding import seed_everything
+
+        self._check_fitted()
+        self.contract.validate(data, self.keys, stage="predict", needs_counts=self.needs_counts)
+        if self.transductive:
+            if _cell_names(data) != self._fitted_cells:
+                raise DanceInputError(
+                    f"model '{self.name}' is transductive: it predicts only the cells it was fitted on; call fit on this data first",
+                    field="obs_names",
+                )
+            prepared = self._fitted_data
+        else:
+            prepared = self.preprocess(data)
+        seed_everything(self.seed)
+        prediction = self._predict(prepared)
+        return self.contract.check_prediction(prediction, data, self.keys, model=self)
+
+    def score(self, data: TaskData) -> dict[str, float]:
+        """Hide the task's truth in a copy of ``data``, predict on it, return the task's metrics."""
+        self._check_fitted()
+        view, truth = self.contract.holdout(data, self.keys, seed=self.seed)
+        prediction = self.predict(view)
+        return self.contract.evaluate(prediction, truth, self.keys, model=self)
+
+    @abc.abstractmethod
+    def _fit(self, data: TaskData) -> None:
+        """Train on preprocessed ``data``."""
+
+    @abc.abstractmethod
+    def _predict(self, data: TaskData) -> Any:
+        """Predict on preprocessed ``data``."""
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.params.model_dump().items() if self.Params.model_fields[k].default != v}
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args}{', ' if args else ''}seed={self.seed}, device={self.device!r})"
+
+
+def _cell_names(data: Any) -> tuple[tuple[str, ...], ...]:
+    from dance.core.containers import roles_of
+
+    return tuple(tuple(map(str, adata.obs_names)) for adata in roles_of(data).values())
+
+
+def _fingerprint(data: Any) -> tuple[Any, ...]:
+    from dance.core.containers import roles_of
+
+    return tuple((a.shape, id(a.X), tuple(a.obs.columns), tuple(a.obsm.keys()), tuple(a.layers.keys())) for a in roles_of(data).values())

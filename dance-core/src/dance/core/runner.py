@@ -1,0 +1,233 @@
+"""Running one model on one task and one dataset, reproducibly.
+
+::
+
+    from dance.core import run
+
+    result = run("clustering", "leiden", "pbmc4k_10x", params={"resolution": 0.8}, seed=0, out="runs/leiden")
+    result.metrics            # {'ari': ..., 'nmi': ...}
+
+A run resolves the input, validates it against the task contract, hides the truth
+(``holdout``), fits and predicts on the view, scores, and writes ``result.json``,
+``metrics.csv`` and the output ``.h5ad`` file(s) under ``out``. The user's data and files are
+never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from dance.core.errors import DanceInputError
+from dance.core.keys import DataKeys
+
+__all__ = ["RunResult", "run"]
+
+Progress = Callable[[str], contextlib.AbstractContextManager[Any]]
+
+
+class RunResult(BaseModel):
+    """Everything needed to understand and repeat a run (saved as ``result.json``)."""
+
+    task: str
+    model: str
+    plugin: str | None = None
+    dataset: str | None = Field(default=None, description="registered dataset name, when one was used")
+    input: str = Field(description="what was run on: dataset name or file paths")
+    dataset_checksum: str = Field(description="sha256 identifying the exact input")
+    metrics: dict[str, float]
+    fit_seconds: float
+    predict_seconds: float
+    score_seconds: float
+    peak_memory_mb: float = Field(description="peak resident memory during fit and predict")
+    peak_memory_scope: str = Field(description="'step' (measured for fit+predict) or 'process' (peak of the process)")
+    params: dict[str, Any]
+    seed: int
+    device: str
+    keys: dict[str, str]
+    pipeline: list[dict[str, Any]]
+    notes: dict[str, Any] = Field(default_factory=dict)
+    versions: dict[str, str]
+    outputs: dict[str, str] = Field(default_factory=dict, description="files written, by kind")
+    started_at: str
+
+    def metrics_table(self) -> list[tuple[str, float]]:
+        return sorted(self.metrics.items())
+
+
+@contextlib.contextmanager
+def _silent(stage: str) -> Iterator[None]:
+    yield
+
+
+def run(
+    task: str,
+    model: str | None = None,
+    data: Any = None,
+    *,
+    data2: Any = None,
+    reference: Any = None,
+    params: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    keys: DataKeys | Mapping[str, str | None] | None = None,
+    pipeline: list[Any] | None = None,
+    out: str | Path | None = None,
+    write: bool = True,
+    download: bool = True,
+    progress: Progress | None = None,
+    registry: Any = None,
+) -> RunResult:
+    """Run ``model`` on ``task`` and return its result record.
+
+    Parameters
+    ----------
+    task
+        Task name (``dance list tasks``).
+    model
+        Model name; the task's default model when None.
+    data
+        A registered dataset name, a path (.h5ad, .h5mu, 10x .h5, Space Ranger folder), or an
+        in-memory AnnData / Modalities / SpotsAndReference. The task's default dataset when None.
+    data2, reference
+        Second modality, or reference cells for deconvolution, when ``data`` is a single file.
+    params
+        Model parameters (validated; unknown names are refused with a suggestion).
+    seed
+        Seeds the hold-out split and the model.
+    device
+        ``auto`` (GPU when present), ``cpu`` or ``cuda``.
+    keys
+        Overrides of the AnnData keys (``label_key``, ``batch_key``, ...), on top of the
+        dataset's own keys.
+    pipeline
+        Preprocessing steps replacing the model's default pipeline.
+    out
+        Output folder; a new folder under ``./dance-runs/`` when None.
+    write
+        Write ``result.json``, ``metrics.csv`` and the output ``.h5ad`` files.
+    progress
+        ``progress(stage)`` returns a context manager wrapping each stage (the CLI shows a spinner).
+    """
+    from dance.core.data.checksum import data_checksum, files_checksum
+    from dance.core.data.inputs import resolve_input
+    from dance.core.device import resolve_device
+    from dance.core.resources import Measure
+    from dance.core.versions import package_versions
+
+    if registry is None:
+        from dance.core.registry import registry as default_registry
+
+        registry = default_registry
+    progress = progress or _silent
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    task_spec = registry.get_task(task)
+    contract = registry.contract(task)
+    model_spec = registry.get_model(model, task) if model else registry.default_model(task)
+    model_cls = registry.load_model(model_spec.name, task)
+    concrete_device = resolve_device(device)
+
+    with progress("loading data"):
+        resolved = resolve_input(task_spec, data, data2=data2, reference=reference, registry=registry, download=download)
+    overrides = keys.model_dump() if isinstance(keys, DataKeys) else dict(keys or {})
+    data_keys = DataKeys(**resolved.keys).with_overrides(**overrides)
+    original = resolved.data
+
+    with progress("validating input"):
+        contract.validate(original, data_keys, stage="fit", needs_counts=model_cls.needs_counts)
+        view, truth = contract.holdout(original, data_keys, seed=seed)
+    chosen_params, notes = contract.suggest_params(model_cls, original, data_keys, dict(params or {}))
+    instance = model_cls(chosen_params, seed=seed, device=concrete_device, keys=data_keys, pipeline=pipeline)
+
+    with Measure() as measured_fit, progress(f"fitting {model_spec.name}"):
+        instance.fit(view)
+    with Measure() as measured_predict, progress("predicting"):
+        prediction = instance.predict(view)
+    with Measure() as measured_score, progress("scoring"):
+        metrics = contract.evaluate(prediction, truth, data_keys, model=instance)
+    if truth is None:
+        notes.setdefault("metrics", "no ground truth in the input; nothing to score")
+
+    checksum = files_checksum(resolved.files) if resolved.files else data_checksum(original)
+    result = RunResult(
+        task=task,
+        model=model_spec.name,
+        plugin=model_spec.plugin,
+        dataset=resolved.dataset.name if resolved.dataset else None,
+        input=resolved.description,
+        dataset_checksum=checksum,
+        metrics=metrics,
+        fit_seconds=round(measured_fit.seconds, 4),
+        predict_seconds=round(measured_predict.seconds, 4),
+        score_seconds=round(measured_score.seconds, 4),
+        peak_memory_mb=round(max(measured_fit.peak_memory_mb, measured_predict.peak_memory_mb), 1),
+        peak_memory_scope=measured_fit.peak_scope,
+        params=instance.get_params(),
+        seed=seed,
+        device=concrete_device,
+        keys=data_keys.model_dump(),
+        pipeline=[s.model_dump() for s in instance.pipeline],
+        notes={**notes, **getattr(instance, "notes_", {})},
+        versions=package_versions(),
+        started_at=started,
+    )
+    if write:
+        with progress("writing outputs"):
+            folder = _output_folder(out, task, model_spec.name, started)
+            protected = {p.resolve() for p in resolved.files}
+            source = contract.output_source(view, original, data_keys)
+            outputs = contract.write_output(source, prediction, data_keys, model_name=model_spec.name, model=instance)
+            written = {}
+            for stem, adata in outputs.items():
+                written[stem] = str(_write_h5ad(adata, folder / f"{stem}.h5ad", protected))
+            for name, path in contract.plot(source, prediction, truth, data_keys, model_name=model_spec.name, folder=folder).items():
+                written[name] = str(path)
+            metrics_path = folder / "metrics.csv"
+            metrics_path.write_text("metric,value\n" + "".join(f"{k},{v!r}\n" for k, v in result.metrics_table()))
+            written["metrics"] = str(metrics_path)
+            written["result"] = str(folder / "result.json")
+            result.outputs = written
+            (folder / "result.json").write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
+    return result
+
+
+def _output_folder(out: str | Path | None, task: str, model: str, started: str) -> Path:
+    if out is not None:
+        folder = Path(out).expanduser()
+    else:
+        stamp = started.replace(":", "").replace("-", "").replace("+0000", "Z")
+        folder = Path("dance-runs") / f"{stamp}-{task}-{model}"
+        suffix = 1
+        while folder.exists():
+            suffix += 1
+            folder = Path("dance-runs") / f"{stamp}-{task}-{model}-{suffix}"
+    if folder.exists() and not folder.is_dir():
+        raise DanceInputError(f"--out {folder} exists and is not a folder", field="out")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _write_h5ad(adata: Any, path: Path, protected: set[Path]) -> Path:
+    if path.resolve() in protected:
+        raise DanceInputError(f"refusing to overwrite input file {path}; choose another --out folder", field="out")
+    _sanitise_for_h5ad(adata)
+    tmp = path.with_suffix(".h5ad.tmp")
+    adata.write_h5ad(tmp)
+    tmp.replace(path)
+    return path
+
+
+def _sanitise_for_h5ad(adata: Any) -> None:
+    # object columns holding None/mixed types cannot be written by anndata; store them as strings
+    import pandas as pd
+
+    for frame in (adata.obs, adata.var):
+        for column in frame.columns:
+            if frame[column].dtype == object:
+                frame[column] = pd.Categorical(frame[column].map(lambda x: None if x is None else str(x)))

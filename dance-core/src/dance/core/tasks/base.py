@@ -1,0 +1,323 @@
+"""The task contract base class.
+
+A contract is the single place that knows, for one task,
+
+* which AnnData fields a model reads (``spec.inputs``) and how to validate them up front;
+* how to hide the truth for evaluation (:meth:`TaskContract.holdout`), returning a *view* the
+  model may see and the *truth* it must not;
+* what a prediction looks like (:meth:`TaskContract.check_prediction`) and where it is written
+  (:meth:`TaskContract.write_output`, conventional keys such as ``obs['<model>_pred']``);
+* how it is scored: every metric registered for the task is called as ``fn(truth, prediction)``
+  with the objects :meth:`TaskContract.evaluation_inputs` builds.
+
+Contract modules are imported when the registry loads, so they import numpy, pandas and
+anndata inside methods only: listing stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from dance.core.containers import Modalities, SpotsAndReference, roles_of
+from dance.core.errors import DanceInputError
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from dance.core.containers import TaskData
+    from dance.core.keys import DataKeys
+    from dance.core.models.base import DanceModel
+    from dance.core.specs import TaskSpec
+
+__all__ = ["BrokenInput", "LabelTruth", "PartitionContract", "TaskContract"]
+
+
+class LabelTruth:
+    """True labels of the evaluated cells and their positions in the view given to the model."""
+
+    def __init__(self, positions: Any, labels: Any) -> None:
+        self.positions = positions
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @classmethod
+    def from_column(cls, values: Any, mask: Any | None = None) -> LabelTruth | None:
+        """Labels of cells in ``mask`` (default: all) that have a label; None when there are none."""
+        import numpy as np
+        import pandas as pd
+
+        series = pd.Series(np.asarray(values, dtype=object))
+        keep = series.notna().to_numpy()
+        if mask is not None:
+            keep &= np.asarray(mask, dtype=bool)
+        if not keep.any():
+            return None
+        positions = np.flatnonzero(keep)
+        return cls(positions, series.to_numpy()[positions].astype(str))
+
+    def pair(self, prediction: Any) -> tuple[Any, Any]:
+        """``(y_true, y_pred)`` for the evaluated cells."""
+        import numpy as np
+
+        return self.labels, np.asarray(prediction)[self.positions]
+
+
+class BrokenInput:
+    """A deliberately broken copy of valid data and the field its error must name (test kit)."""
+
+    def __init__(self, description: str, data: TaskData, field: str) -> None:
+        self.description = description
+        self.data = data
+        self.field = field
+
+    def __repr__(self) -> str:
+        return f"BrokenInput({self.description!r}, field={self.field!r})"
+
+
+class TaskContract:
+    """Behaviour shared by every task; subclasses declare ``spec`` and ``model_base``."""
+
+    spec: ClassVar[TaskSpec]
+    model_base: ClassVar[type[DanceModel]]
+    #: split off this fraction of cells as test cells when the data has no split column
+    test_fraction: ClassVar[float] = 0.2
+    #: whether the hold-out view keeps the original cells in order, so outputs can be written
+    #: on the user's data (labels included) rather than on the view
+    preserves_cells: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        model_base = cls.__dict__.get("model_base")
+        if model_base is not None:
+            # the model base finds its contract without a registry lookup
+            model_base.contract_class = cls
+
+    def __init__(self, spec: TaskSpec | None = None) -> None:
+        if spec is not None and spec.name != type(self).spec.name:
+            raise ValueError(f"contract {type(self).__name__} is for task '{type(self).spec.name}', not '{spec.name}'")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    # ------------------------------------------------------------------ validation
+    def check_container(self, data: Any) -> None:
+        """Fail unless ``data`` is the container type the task takes."""
+        from anndata import AnnData
+
+        expected = {"single": AnnData, "modalities": Modalities, "spots_reference": SpotsAndReference}[self.spec.input_kind]
+        if not isinstance(data, expected):
+            hint = {
+                "single": "one AnnData",
+                "modalities": "Modalities(mod1, mod2) (or --data A.h5ad --data2 B.h5ad, or a .h5mu)",
+                "spots_reference": "SpotsAndReference(spots, reference) (or --data spots.h5ad --reference cells.h5ad)",
+            }[self.spec.input_kind]
+            raise DanceInputError(f"task '{self.name}' takes {hint}; got {type(data).__name__}", field="data")
+
+    def validate(self, data: TaskData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+        """Check ``data`` meets the contract; raise :class:`DanceInputError` naming the field.
+
+        ``stage`` is ``"fit"``, ``"predict"`` or ``"evaluate"`` (the latter also checks the truth).
+        The base class checks the container, that no role is empty, that X is finite and, when
+        the model needs them, that raw counts are available.
+        """
+        from dance.core import validation as v
+
+        self.check_container(data)
+        for role, adata in roles_of(data).items():
+            v.check_nonempty(adata, role)
+            if needs_counts:
+                v.counts_location(adata, keys, role)
+            else:
+                v.check_finite(adata.X, "X" if role == "adata" else f"{role}.X")
+
+    # ------------------------------------------------------------------ evaluation protocol
+    def holdout(self, data: TaskData, keys: DataKeys, *, seed: int) -> tuple[TaskData, Any]:
+        """Return ``(view, truth)``: a copy the model may see and the truth it must not."""
+        raise NotImplementedError
+
+    def check_prediction(self, prediction: Any, data: TaskData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
+        """Validate a model's prediction for ``data`` and return it in canonical form."""
+        raise NotImplementedError
+
+    def evaluation_inputs(self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+        """The ``(truth, prediction)`` objects the task's metrics are called with."""
+        return truth, prediction
+
+    def evaluate(self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None) -> dict[str, float]:
+        """Every registered metric of the task that the available truth allows."""
+        from dance.core.registry import registry
+
+        if truth is None:
+            return {}
+        truth_obj, prediction_obj = self.evaluation_inputs(prediction, truth, keys, model=model)
+        metrics: dict[str, float] = {}
+        for spec in registry.metrics(self.name):
+            value = spec.load()(truth_obj, prediction_obj)
+            if value is not None:
+                metrics[spec.name] = float(value)
+        return self.aggregate(metrics)
+
+    def aggregate(self, metrics: dict[str, float]) -> dict[str, float]:
+        """Add summary scores computed from other metrics (none by default)."""
+        return metrics
+
+    # ------------------------------------------------------------------ output
+    def output_source(self, view: TaskData, original: TaskData, keys: DataKeys) -> TaskData:
+        """What outputs are written on: the original data plus the view's split, or the view."""
+        if not self.preserves_cells:
+            return view
+        source = original.copy()
+        for view_role, source_role in zip(roles_of(view).values(), roles_of(source).values()):
+            if keys.split_key in view_role.obs.columns and view_role.n_obs == source_role.n_obs:
+                source_role.obs[keys.split_key] = view_role.obs[keys.split_key].to_numpy()
+        return source
+
+    def write_output(
+        self, data: TaskData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
+        """AnnData objects to save, by file stem, with the prediction under conventional keys."""
+        raise NotImplementedError
+
+    def plot(self, data: TaskData, prediction: Any, truth: Any, keys: DataKeys, *, model_name: str, folder: Any) -> dict[str, Any]:
+        """Write figures of the result into ``folder``; returns their paths by name (none by default)."""
+        return {}
+
+    # ------------------------------------------------------------------ run helpers
+    def suggest_params(self, model_cls: type[DanceModel], data: TaskData, keys: DataKeys, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Parameters derived from the data (e.g. the number of clusters) and notes for the result."""
+        return params, {}
+
+    def broken_inputs(self, data: TaskData, keys: DataKeys) -> list[BrokenInput]:
+        """Copies of valid ``data`` with a required field removed or corrupted (for the test kit)."""
+        import numpy as np
+
+        broken = []
+        for role, adata in roles_of(data).items():
+            copy = data.copy()
+            target = roles_of(copy)[role]
+            x = target.X.toarray() if hasattr(target.X, "toarray") else np.array(target.X, dtype=float)
+            x = x.astype(float)
+            x[0, 0] = np.nan
+            target.X = x
+            if keys.counts_layer in target.layers:
+                layer = target.layers[keys.counts_layer]
+                layer = (layer.toarray() if hasattr(layer, "toarray") else np.array(layer)).astype(float)
+                layer[0, 0] = np.nan
+                target.layers[keys.counts_layer] = layer
+            broken.append(BrokenInput(f"NaN in {role}.X", copy, "X"))
+        return broken
+
+
+# ---------------------------------------------------------------------- helpers shared by contracts
+def split_labels(n_obs: int, labels: Any | None, *, test_fraction: float, seed: int) -> Any:
+    """'train'/'test' per cell: stratified by ``labels`` when given (classes of one cell stay in train)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    split = np.full(n_obs, "train", dtype=object)
+    if labels is None:
+        test = rng.choice(n_obs, size=max(1, int(round(test_fraction * n_obs))), replace=False)
+        split[test] = "test"
+        return split
+    import pandas as pd
+
+    series = pd.Series(np.asarray(labels, dtype=object))
+    series = series[series.notna()].astype(str)
+    for _, members in sorted(series.groupby(series).indices.items()):
+        members = series.index.to_numpy()[members]
+        n_test = int(round(test_fraction * len(members)))
+        if len(members) >= 2 and n_test >= 1:
+            split[rng.choice(members, size=min(n_test, len(members) - 1), replace=False)] = "test"
+    return split
+
+
+def ensure_split(adata: AnnData, keys: DataKeys, *, seed: int, stratify: bool, test_fraction: float) -> Any:
+    """The split column of ``adata`` (validated), or a seeded new split; returns a numpy array."""
+    import numpy as np
+
+    from dance.core import validation as v
+
+    existing = v.require_split(adata, keys, need_test=True) if keys.split_key in adata.obs.columns else None
+    if existing is not None:
+        return existing.to_numpy(dtype=object)
+    labels = adata.obs[keys.label_key].to_numpy() if stratify and keys.label_key in adata.obs.columns else None
+    return np.asarray(split_labels(adata.n_obs, labels, test_fraction=test_fraction, seed=seed))
+
+
+def drop_obs_column(adata: AnnData, key: str) -> None:
+    if key in adata.obs.columns:
+        del adata.obs[key]
+
+
+def label_array(prediction: Any, n_obs: int, what: str) -> Any:
+    """A 1-D array of ``n_obs`` labels, or a clear error."""
+    import numpy as np
+    import pandas as pd
+
+    values = prediction.to_numpy() if isinstance(prediction, (pd.Series, pd.Index)) else np.asarray(prediction)
+    if values.ndim != 1 or values.shape[0] != n_obs:
+        raise DanceInputError(f"{what} must be a 1-D array with one entry per cell ({n_obs}); got shape {values.shape}", field="prediction")
+    return values
+
+
+def matrix_shape_check(matrix: Any, shape: tuple[int, int], what: str) -> Any:
+    """A finite 2-D matrix of ``shape`` (dense or sparse), or a clear error."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from dance.core import validation as v
+
+    if not sp.issparse(matrix):
+        matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or tuple(matrix.shape) != tuple(shape):
+        raise DanceInputError(f"{what} must have shape {shape}; got {getattr(matrix, 'shape', None)}", field="prediction")
+    v.check_finite(matrix, what)
+    return matrix
+
+
+class PartitionContract(TaskContract):
+    """Shared behaviour of tasks that partition cells (clustering, spatial domains).
+
+    The label column is optional: it is removed from the view and used as truth when present,
+    and its number of classes is offered to models with an ``n_clusters`` parameter (DANCE's
+    protocol). Predictions are one integer (or string) group per cell.
+    """
+
+    def holdout(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, LabelTruth | None]:
+        self.validate(data, keys, stage="evaluate")
+        view = data.copy()
+        truth = None
+        if keys.label_key in view.obs.columns:
+            truth = LabelTruth.from_column(view.obs[keys.label_key].astype(object).to_numpy())
+            drop_obs_column(view, keys.label_key)
+        return view, truth
+
+    def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
+        labels = label_array(prediction, data.n_obs, f"{self.name} prediction")
+        if labels.dtype.kind == "f" and not (labels == labels.round()).all():
+            raise DanceInputError(f"{self.name} prediction must hold group labels, got fractional values", field="prediction")
+        return labels.astype(int) if labels.dtype.kind in "iuf" else labels.astype(str)
+
+    def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+        return truth.pair(prediction)
+
+    def write_output(self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+        import pandas as pd
+
+        out = data.copy()
+        out.obs[f"{model_name}_pred"] = pd.Categorical(prediction.astype(str))
+        return {"output": out}
+
+    def suggest_params(self, model_cls: type[DanceModel], data: AnnData, keys: DataKeys, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        if "n_clusters" not in model_cls.Params.model_fields:
+            return params, {}
+        if params.get("n_clusters") is not None:
+            return params, {"n_clusters_source": "user", "n_clusters": params["n_clusters"]}
+        if keys.label_key in data.obs.columns:
+            n = int(data.obs[keys.label_key].dropna().nunique())
+            if n >= 2:
+                return {**params, "n_clusters": n}, {"n_clusters_source": "labels", "n_clusters": n}
+        return params, {"n_clusters_source": "estimated"}

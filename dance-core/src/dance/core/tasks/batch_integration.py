@@ -1,0 +1,170 @@
+"""Task ``batch_integration``: remove batch effects while keeping biological variation.
+
+Input
+    One AnnData with ``obs['batch']`` (at least two batches, none empty) and expression in ``X``
+    (raw counts for models that need them; some models read an embedding such as
+    ``obsm['X_pca']`` made by their pipeline). ``obs['cell_type']`` is optional: it enables the
+    bio-conservation metrics, and label-aware methods (scANVI, supervised OT) may use it.
+Prediction
+    An :class:`IntegrationOutput`: an integrated embedding (cells x dims), and for methods that
+    correct features (``output_kind = "corrected"``, e.g. ComBat) the corrected expression, whose
+    PCA is the embedding that is scored. Models may return a plain array; ``predict`` wraps it.
+Output
+    ``obsm['X_<model>']``; corrected expression in ``layers['<model>_corrected']``.
+Metrics (scIB, Luecken et al. 2022, Nat Methods; ``fn(truth, evaluation)``)
+    Bio-conservation: ``nmi``, ``ari`` (Leiden clusters at the NMI-optimal resolution vs labels),
+    ``asw_label``. Batch correction: ``asw_batch``, ``graph_connectivity``. Aggregates:
+    ``bio_conservation`` and ``batch_correction`` (means of their metrics) and
+    ``overall`` = 0.6 bio + 0.4 batch, as in scIB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from dance.core.errors import DanceInputError
+from dance.core.models.base import DanceModel
+from dance.core.specs import FieldSpec, TaskSpec
+from dance.core.tasks.base import BrokenInput, TaskContract, drop_obs_column
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from dance.core.keys import DataKeys
+
+__all__ = ["SPEC", "BatchIntegration", "BatchIntegrationModel", "IntegrationOutput", "IntegrationTruth"]
+
+BIO_METRICS = ("nmi", "ari", "asw_label", "isolated_label_f1", "isolated_label_asw", "clisi")
+BATCH_METRICS = ("asw_batch", "graph_connectivity", "ilisi", "kbet", "pcr_comparison")
+
+SPEC = TaskSpec(
+    name="batch_integration",
+    summary="Integrate cells from several batches into one space, keeping cell types apart",
+    target="dance.core.tasks.batch_integration:BatchIntegration",
+    input_kind="single",
+    roles=("adata",),
+    inputs=(
+        FieldSpec(role="adata", slot="X", description="expression (raw counts for models that need them)"),
+        FieldSpec(role="adata", slot="obs", key="batch", option="batch_key", description="batch of each cell (at least two)"),
+        FieldSpec(role="adata", slot="obs", key="cell_type", option="label_key", required=False, description="cell types, for bio-conservation metrics"),
+    ),
+    outputs=(
+        FieldSpec(role="adata", slot="obsm", key="X_{model}", description="integrated embedding"),
+        FieldSpec(role="adata", slot="layers", key="{model}_corrected", required=False, description="corrected expression (feature-correcting models)"),
+    ),
+    metrics=("nmi", "ari", "asw_label", "asw_batch", "graph_connectivity", "bio_conservation", "batch_correction", "overall"),
+)
+
+
+class BatchIntegrationModel(DanceModel):
+    """Base class of integration models.
+
+    ``output_kind = "embedding"``: ``_predict`` returns cells x dims. ``"corrected"``: it
+    returns the corrected cells x genes matrix.
+    """
+
+    task = "batch_integration"
+    output_kind: ClassVar[Literal["embedding", "corrected"]] = "embedding"
+
+
+@dataclass
+class IntegrationOutput:
+    """An integrated embedding and, for feature-correcting methods, the corrected expression."""
+
+    embedding: Any
+    corrected: Any | None = None
+
+
+@dataclass
+class IntegrationTruth:
+    """Batch and (optional) cell-type label of every cell."""
+
+    batch: Any
+    labels: Any | None
+
+
+class BatchIntegration(TaskContract):
+    spec = SPEC
+    model_base = BatchIntegrationModel
+
+    def validate(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+        from dance.core import validation as v
+
+        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        v.require_batches(data, keys)
+
+    def holdout(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, IntegrationTruth]:
+        self.validate(data, keys, stage="evaluate")
+        labels = None
+        if keys.label_key in data.obs.columns and data.obs[keys.label_key].notna().all():
+            labels = data.obs[keys.label_key].astype(str).to_numpy()
+        return data.copy(), IntegrationTruth(batch=data.obs[keys.batch_key].astype(str).to_numpy(), labels=labels)
+
+    def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> IntegrationOutput:
+        import numpy as np
+        import scipy.sparse as sp
+
+        from dance.core import validation as v
+
+        kind = getattr(model, "output_kind", "embedding")
+        if not isinstance(prediction, IntegrationOutput):
+            prediction = IntegrationOutput(embedding=None, corrected=prediction) if kind == "corrected" else IntegrationOutput(embedding=prediction)
+        if prediction.corrected is not None:
+            corrected = prediction.corrected
+            if corrected.shape != (data.n_obs, data.n_vars):
+                raise DanceInputError(f"corrected expression must have shape {(data.n_obs, data.n_vars)}; got {corrected.shape}", field="prediction")
+            v.check_finite(corrected, "corrected expression")
+            if prediction.embedding is None:
+                prediction.embedding = corrected_embedding(corrected)
+        embedding = np.asarray(prediction.embedding.toarray() if sp.issparse(prediction.embedding) else prediction.embedding, dtype=np.float32)
+        if embedding.ndim != 2 or embedding.shape[0] != data.n_obs or embedding.shape[1] < 2:
+            raise DanceInputError(f"integrated embedding must be (cells={data.n_obs}) x (dims >= 2); got {embedding.shape}", field="prediction")
+        v.check_finite(embedding, "integrated embedding")
+        prediction.embedding = embedding
+        return prediction
+
+    def evaluation_inputs(self, prediction: IntegrationOutput, truth: IntegrationTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+        from dance.core.metrics.embedding import EmbeddingEvaluation
+
+        seed = getattr(model, "seed", 0)
+        return truth, EmbeddingEvaluation(prediction.embedding, labels=truth.labels, batch=truth.batch, seed=seed)
+
+    def aggregate(self, metrics: dict[str, float]) -> dict[str, float]:
+        import numpy as np
+
+        bio = [metrics[m] for m in BIO_METRICS if m in metrics]
+        batch = [metrics[m] for m in BATCH_METRICS if m in metrics]
+        if bio:
+            metrics["bio_conservation"] = float(np.mean(bio))
+        if batch:
+            metrics["batch_correction"] = float(np.mean(batch))
+        if bio and batch:
+            metrics["overall"] = 0.6 * metrics["bio_conservation"] + 0.4 * metrics["batch_correction"]
+        return metrics
+
+    def write_output(self, data: AnnData, prediction: IntegrationOutput, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+        out = data.copy()
+        out.obsm[f"X_{model_name}"] = prediction.embedding
+        if prediction.corrected is not None:
+            out.layers[f"{model_name}_corrected"] = prediction.corrected
+        return {"output": out}
+
+    def broken_inputs(self, data: AnnData, keys: DataKeys) -> list[BrokenInput]:
+        copy = data.copy()
+        drop_obs_column(copy, keys.batch_key)
+        return [BrokenInput("batch column removed", copy, f"obs['{keys.batch_key}']"), *super().broken_inputs(data, keys)]
+
+
+def corrected_embedding(corrected: Any, n_comps: int = 50) -> Any:
+    """PCA of corrected expression (scaled per gene), the embedding scIB scores for such methods."""
+    import numpy as np
+    import scipy.sparse as sp
+    from sklearn.decomposition import PCA
+
+    x = corrected.toarray() if sp.issparse(corrected) else np.asarray(corrected, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    sd = x.std(axis=0)
+    x = x / np.where(sd > 0, sd, 1.0)
+    n = int(min(n_comps, x.shape[0] - 1, x.shape[1]))
+    return PCA(n_components=n, random_state=0, svd_solver="randomized" if min(x.shape) > 500 else "full").fit_transform(x).astype(np.float32)

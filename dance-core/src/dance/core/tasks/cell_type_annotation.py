@@ -1,0 +1,114 @@
+"""Task ``cell_type_annotation``: label cells with the cell types learned from labelled cells.
+
+Input
+    One AnnData. ``obs['cell_type']`` holds the labels of the training cells;
+    ``obs['split']`` marks cells ``train``/``test`` (a seeded stratified 80/20 split is made when
+    it is absent). Expression in ``X`` (raw counts in ``layers['counts']`` or ``X`` for models
+    that need them).
+Hold-out
+    The labels of the test cells are removed from the copy the model sees.
+Prediction
+    One label per cell (array of strings), for every cell of the input. A model may predict
+    ``"unknown"`` for cells it rejects (e.g. singleCellNet's random class); they count as errors
+    unless the true label is itself absent from the training labels and mapped to ``"unknown"``
+    by the model's documented rule.
+Output
+    ``obs['<model>_pred']``.
+Metrics (``fn(y_true, y_pred)`` on the test cells)
+    ``accuracy``, ``macro_f1``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dance.core.models.base import DanceModel
+from dance.core.specs import FieldSpec, TaskSpec
+from dance.core.tasks.base import BrokenInput, LabelTruth, TaskContract, drop_obs_column, ensure_split, label_array
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from dance.core.keys import DataKeys
+
+__all__ = ["SPEC", "CellTypeAnnotation", "CellTypeAnnotationModel"]
+
+SPEC = TaskSpec(
+    name="cell_type_annotation",
+    summary="Assign cell types to unlabelled cells from labelled training cells",
+    target="dance.core.tasks.cell_type_annotation:CellTypeAnnotation",
+    input_kind="single",
+    roles=("adata",),
+    inputs=(
+        FieldSpec(role="adata", slot="X", description="expression (raw counts for models that need them)"),
+        FieldSpec(role="adata", slot="obs", key="cell_type", option="label_key", description="cell-type labels of the training cells"),
+        FieldSpec(role="adata", slot="obs", key="split", option="split_key", required=False, description="'train'/'test'; seeded stratified split if absent"),
+    ),
+    outputs=(FieldSpec(role="adata", slot="obs", key="{model}_pred", description="predicted cell type"),),
+    metrics=("accuracy", "macro_f1"),
+)
+
+
+class CellTypeAnnotationModel(DanceModel):
+    """Base class of annotation models: ``predict`` returns one label per cell.
+
+    ``_fit`` receives the preprocessed data of all cells; train on :meth:`train_mask` cells.
+    """
+
+    task = "cell_type_annotation"
+
+    def train_mask(self, adata: AnnData) -> Any:
+        """Boolean mask of labelled training cells (all labelled cells when there is no split)."""
+        import numpy as np
+
+        mask = adata.obs[self.keys.label_key].notna().to_numpy()
+        if self.keys.split_key in adata.obs.columns:
+            mask &= (adata.obs[self.keys.split_key].astype(str) == "train").to_numpy()
+        return np.asarray(mask)
+
+
+class CellTypeAnnotation(TaskContract):
+    spec = SPEC
+    model_base = CellTypeAnnotationModel
+
+    def validate(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+        from dance.core import validation as v
+
+        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        split = v.require_split(data, keys, need_test=stage == "evaluate")
+        if stage in ("fit", "evaluate"):
+            train = None if split is None else (split == "train").to_numpy()
+            v.require_labels(data, keys, min_classes=2, subset=train)
+
+    def holdout(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, LabelTruth | None]:
+        import pandas as pd
+
+        self.validate(data, keys, stage="evaluate")
+        split = ensure_split(data, keys, seed=seed, stratify=True, test_fraction=self.test_fraction)
+        test = split == "test"
+        view = data.copy()
+        view.obs[keys.split_key] = pd.Categorical(split, categories=["train", "test"])
+        labels = view.obs[keys.label_key].astype(object)
+        truth = LabelTruth.from_column(labels.to_numpy(), test)
+        hidden = labels.copy()
+        hidden[test] = None
+        view.obs[keys.label_key] = pd.Categorical(hidden)
+        return view, truth
+
+    def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
+        return label_array(prediction, data.n_obs, "cell-type prediction").astype(str).astype(object)
+
+    def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+        return truth.pair(prediction)
+
+    def write_output(self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+        import pandas as pd
+
+        out = data.copy()
+        out.obs[f"{model_name}_pred"] = pd.Categorical(prediction)
+        return {"output": out}
+
+    def broken_inputs(self, data: AnnData, keys: DataKeys) -> list[BrokenInput]:
+        copy = data.copy()
+        drop_obs_column(copy, keys.label_key)
+        return [BrokenInput("label column removed", copy, f"obs['{keys.label_key}']"), *super().broken_inputs(data, keys)]

@@ -1,0 +1,117 @@
+"""Task ``multiomics_integration``: align cells of two *unpaired* modalities in one space.
+
+Input
+    :class:`~dance.core.containers.Modalities` of different cells (e.g. scRNA-seq and
+    scATAC-seq of the same tissue). When both hold the same cell names (a paired dataset used as
+    a benchmark), the pairing is the truth and is hidden from the model. ``obs['cell_type']`` of
+    ``mod1`` may be used by the model; that of ``mod2`` is hidden and used as truth.
+Hold-out
+    With a known pairing, ``mod2``'s cells are shuffled and renamed (``cell_0``, ...).
+Prediction
+    A pair of embeddings in one shared space: ``(mod1 cells x dims, mod2 cells x dims)``.
+Output
+    ``obsm['X_<model>']`` in ``output_mod1.h5ad`` and ``output_mod2.h5ad``.
+Metrics (``fn(truth, (emb1, emb2))``)
+    ``foscttm``: fraction of samples closer than the true match (lower is better; needs the
+    pairing), ``label_transfer_accuracy``: kNN transfer of mod1's labels to mod2 (needs labels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dance.core.errors import DanceInputError
+from dance.core.models.base import DanceModel
+from dance.core.specs import FieldSpec, TaskSpec
+from dance.core.tasks.base import TaskContract, drop_obs_column
+from dance.core.tasks.joint_embedding import embedding_array
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from dance.core.containers import Modalities
+    from dance.core.keys import DataKeys
+
+__all__ = ["SPEC", "MultiomicsIntegration", "MultiomicsIntegrationModel", "MultiomicsTruth"]
+
+SPEC = TaskSpec(
+    name="multiomics_integration",
+    summary="Align cells of two unpaired modalities (e.g. RNA and ATAC) in one space",
+    target="dance.core.tasks.multiomics_integration:MultiomicsIntegration",
+    input_kind="modalities",
+    roles=("mod1", "mod2"),
+    inputs=(
+        FieldSpec(role="mod1", slot="X", description="first modality (e.g. RNA)"),
+        FieldSpec(role="mod2", slot="X", description="second modality (e.g. ATAC peaks), other cells"),
+        FieldSpec(role="mod1", slot="obs", key="cell_type", option="label_key", required=False, description="labels of mod1 cells"),
+    ),
+    outputs=(
+        FieldSpec(role="mod1", slot="obsm", key="X_{model}", description="mod1 cells in the shared space"),
+        FieldSpec(role="mod2", slot="obsm", key="X_{model}", description="mod2 cells in the shared space"),
+    ),
+    metrics=("foscttm", "label_transfer_accuracy"),
+)
+
+
+class MultiomicsIntegrationModel(DanceModel):
+    """Base class: ``predict`` returns ``(embedding of mod1 cells, embedding of mod2 cells)``."""
+
+    task = "multiomics_integration"
+
+
+@dataclass
+class MultiomicsTruth:
+    """``partner[i]``: row of mod2 (in the view) holding mod1 cell ``i``; labels of both sides."""
+
+    partner: Any | None
+    labels1: Any | None
+    labels2: Any | None
+
+
+class MultiomicsIntegration(TaskContract):
+    spec = SPEC
+    preserves_cells = False
+    model_base = MultiomicsIntegrationModel
+
+    def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, MultiomicsTruth | None]:
+        import numpy as np
+
+        from dance.core.containers import Modalities
+
+        self.validate(data, keys, stage="evaluate")
+
+        def labels(adata: AnnData) -> Any:
+            return adata.obs[keys.label_key].astype(str).to_numpy() if keys.label_key in adata.obs.columns else None
+
+        labels1, labels2 = labels(data.mod1), labels(data.mod2)
+        mod1, mod2 = data.mod1.copy(), data.mod2.copy()
+        drop_obs_column(mod2, keys.label_key)
+        partner = None
+        if data.mod1.n_obs == data.mod2.n_obs and set(data.mod1.obs_names) == set(data.mod2.obs_names):
+            rng = np.random.default_rng(seed)
+            order = rng.permutation(mod2.n_obs)
+            mod2 = mod2[order].copy()
+            if labels2 is not None:
+                labels2 = labels2[order]
+            position = {name: j for j, name in enumerate(mod2.obs_names)}
+            partner = np.array([position[name] for name in data.mod1.obs_names])
+            mod2.obs_names = [f"cell_{j}" for j in range(mod2.n_obs)]
+        if partner is None and (labels1 is None or labels2 is None):
+            return Modalities(mod1, mod2, data.names), None
+        return Modalities(mod1, mod2, data.names), MultiomicsTruth(partner, labels1, labels2)
+
+    def check_prediction(self, prediction: Any, data: Modalities, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
+        if not isinstance(prediction, (tuple, list)) or len(prediction) != 2:
+            raise DanceInputError("multiomics integration prediction must be a pair (mod1 embedding, mod2 embedding)", field="prediction")
+        emb1 = embedding_array(prediction[0], data.mod1.n_obs, "mod1 embedding")
+        emb2 = embedding_array(prediction[1], data.mod2.n_obs, "mod2 embedding")
+        if emb1.shape[1] != emb2.shape[1]:
+            raise DanceInputError(f"the two embeddings must share dimensions; got {emb1.shape[1]} and {emb2.shape[1]}", field="prediction")
+        return emb1, emb2
+
+    def write_output(self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+        mod1, mod2 = data.mod1.copy(), data.mod2.copy()
+        mod1.obsm[f"X_{model_name}"] = prediction[0]
+        mod2.obsm[f"X_{model_name}"] = prediction[1]
+        return {"output_mod1": mod1, "output_mod2": mod2}

@@ -1,0 +1,77 @@
+"""Graph-construction transforms: kNN cell graph, cell-gene bipartite graph, spatial graph."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from dance.core import validation as v
+from dance.core.errors import DanceInputError
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from dance.core.keys import DataKeys
+
+__all__ = ["cell_gene_graph", "knn_graph", "spatial_graph"]
+
+
+def knn_graph(adata: AnnData, *, n_neighbors: int = 15, use_rep: str = "X_pca", metric: str = "euclidean", seed: int = 0) -> AnnData:
+    """scanpy's kNN graph on ``obsm[use_rep]``: ``obsp['connectivities']`` and ``['distances']``."""
+    import scanpy as sc
+
+    if use_rep != "X" and use_rep not in adata.obsm:
+        raise DanceInputError(f"obsm['{use_rep}'] is missing: knn_graph needs it (add a pca or lsi step first)", field=f"obsm['{use_rep}']")
+    sc.pp.neighbors(adata, n_neighbors=int(min(n_neighbors, adata.n_obs - 1)), use_rep=use_rep, metric=metric, random_state=seed)
+    return adata
+
+
+def cell_gene_graph(adata: AnnData, *, keys: DataKeys, layer_added: str = "cell_gene_weight") -> AnnData:
+    """Weighted cell-gene bipartite graph: edge weight = count / the cell's total count.
+
+    Stored as a cells x genes sparse matrix in ``layers[layer_added]`` (graph-sc, scDeepsort).
+    """
+    counts = sp.csr_matrix(v.counts_matrix(adata, keys), dtype=np.float32)
+    totals = np.asarray(counts.sum(axis=1)).ravel()
+    weights = sp.diags(1.0 / np.clip(totals, 1e-12, None)).astype(np.float32) @ counts
+    adata.layers[layer_added] = sp.csr_matrix(weights)
+    return adata
+
+
+def spatial_graph(
+    adata: AnnData,
+    *,
+    keys: DataKeys,
+    method: Literal["knn", "radius"] = "knn",
+    n_neighbors: int = 6,
+    radius: float | None = None,
+) -> AnnData:
+    """Graph of spots by coordinates: ``obsp['spatial_connectivities']`` (binary, symmetric,
+    no self loops) and ``obsp['spatial_distances']`` (squidpy's keys).
+
+    ``method="radius"`` links spots closer than ``radius`` (default: 1.5 x the median
+    nearest-neighbour distance, so a regular grid links its direct neighbours).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    coords = v.require_obsm(adata, keys.spatial_key, what="spot coordinates", min_cols=2, option="spatial_key")
+    nn = NearestNeighbors().fit(coords)
+    if method == "knn":
+        distances = nn.kneighbors_graph(n_neighbors=int(min(n_neighbors, adata.n_obs - 1)), mode="distance")
+    elif method == "radius":
+        if radius is None:
+            d, _ = nn.kneighbors(n_neighbors=2)
+            radius = 1.5 * float(np.median(d[:, 1]))
+        distances = nn.radius_neighbors_graph(radius=radius, mode="distance")
+    else:
+        raise DanceInputError(f"spatial_graph method must be 'knn' or 'radius', got '{method}'", field="method")
+    distances = sp.csr_matrix(distances.maximum(distances.T))
+    distances.setdiag(0)
+    distances.eliminate_zeros()
+    connectivities = distances.copy()
+    connectivities.data[:] = 1.0
+    adata.obsp["spatial_distances"] = distances
+    adata.obsp["spatial_connectivities"] = connectivities
+    return adata
