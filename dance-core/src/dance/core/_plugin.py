@@ -53,6 +53,7 @@ TRANSFORMS: tuple[tuple[str, str, str, str], ...] = (
     ("filter_genes", f"{_PRE}:filter_genes", "preprocessing", "Drop genes detected in too few cells"),
     ("normalize_total", f"{_PRE}:normalize_total", "preprocessing", "Library-size normalisation (scanpy), size factors in obs"),
     ("log1p", f"{_PRE}:log1p", "preprocessing", "log(1 + x)"),
+    ("log_normalize", f"{_PRE}:log_normalize", "preprocessing", "Counts -> normalise + log1p; log-normalised X kept as is"),
     ("highly_variable_genes", f"{_PRE}:highly_variable_genes", "features", "Keep the most variable genes (scanpy)"),
     ("scale", f"{_PRE}:scale", "preprocessing", "Per-gene standardisation with clipping"),
     ("pca", f"{_PRE}:pca", "features", "Principal components into obsm['X_pca']"),

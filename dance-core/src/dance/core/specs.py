@@ -188,10 +188,16 @@ class DataFile(_Frozen):
     ``path`` is relative to a data folder (the layout of ``DANCE_DATA_DIR``); ``url`` is a
     direct download of exactly this file (verified against ``sha256``); ``source`` records
     provenance when the file was converted from an upstream original that cannot be read as is.
+    A file whose upstream hash is unknown has ``sha256=None``: its hash is recorded the first
+    time it is used and every later use is checked against that pin.
     """
 
     path: str = Field(pattern=r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
-    sha256: str = Field(pattern=SHA256_PATTERN)
+    sha256: str | None = Field(
+        default=None,
+        pattern=SHA256_PATTERN,
+        description="expected sha256; None only when upstream publishes none: the hash is then pinned at first use",
+    )
     url: str | None = None
     source: str | None = None
     size: int | None = Field(default=None, ge=0)

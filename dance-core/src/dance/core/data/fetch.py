@@ -96,10 +96,40 @@ def verified(path: Path, expected: str) -> bool:
     return digest == expected
 
 
+_PINS_NAME = "pinned-sha256.json"
+
+
+def _pins() -> dict[str, str]:
+    try:
+        return json.loads((cache_dir() / _PINS_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _pin(file: DataFile, digest: str) -> None:
+    pins = _pins()
+    pins[file.path] = digest
+    target = cache_dir() / _PINS_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, delete=False, suffix=".tmp") as handle:
+        json.dump(pins, handle, indent=1)
+    os.replace(handle.name, target)
+
+
+def expected_sha256(file: DataFile) -> str | None:
+    """The declared sha256, or the one pinned at first use for files whose upstream publishes none."""
+    return file.sha256 or _pins().get(file.path)
+
+
 def _check(path: Path, file: DataFile, dataset: str, where: str) -> Path:
-    if not verified(path, file.sha256):
+    expected = expected_sha256(file)
+    if expected is None:  # first use of a file with no published hash: pin it
+        _pin(file, sha256_of(path))
+        return path
+    if not verified(path, expected):
+        pinned = "" if file.sha256 else f" (pinned at first use in {cache_dir() / _PINS_NAME})"
         raise ChecksumMismatchError(
-            f"dataset '{dataset}': {path} ({where}) has sha256 {sha256_of(path)}, expected {file.sha256}; "
+            f"{dataset}: {path} ({where}) has sha256 {sha256_of(path)}, expected {expected}{pinned}; "
             "the file is corrupt or a different version: replace it with the original"
         )
     return path
@@ -144,13 +174,21 @@ def file_status(spec: DatasetSpec) -> list[tuple[DataFile, str | None]]:
     return status
 
 
-def locate_file(spec: DatasetSpec, file: DataFile, *, download: bool = True, progressbar: bool = False) -> Path:
-    """The verified local path of one file of ``spec``, downloading it if allowed and needed."""
+def locate_file(spec: DatasetSpec | str, file: DataFile, *, download: bool = True, progressbar: bool = False) -> Path:
+    """The verified local path of one file of ``spec`` (a dataset spec, or the name of what
+    needs the file), downloading it if allowed and needed."""
+    name = spec if isinstance(spec, str) else f"dataset '{spec.name}'"
+    mismatch: ChecksumMismatchError | None = None
     embedded = _embedded(file)
     if embedded is not None:
-        return _check(embedded, file, spec.name, f"embedded in {file.package}")
+        try:
+            return _check(embedded, file, name, f"embedded in {file.package}")
+        except ChecksumMismatchError as exc:  # e.g. another package version embeds another file
+            mismatch = exc
     for path, where in _local_candidates(file):
-        return _check(path, file, spec.name, where)
+        return _check(path, file, name, where)
+    if mismatch is not None and not (file.url and download):
+        raise mismatch
     reason = "it has no download URL"
     if file.url and download:
         try:
@@ -164,7 +202,7 @@ def locate_file(spec: DatasetSpec, file: DataFile, *, download: bool = True, pro
     folders = ", ".join(map(str, data_dirs())) or "not set"
     origin = f" from {file.url}" if file.url else (f" (converted from {file.source})" if file.source else "")
     raise DataFileMissingError(
-        f"dataset '{spec.name}' needs file '{file.path}' (sha256 {file.sha256}), which is not in DANCE_DATA_DIR ({folders}) "
+        f"{name} needs file '{file.path}' (sha256 {file.sha256 or 'unpublished upstream'}), which is not in DANCE_DATA_DIR ({folders}) "
         f"nor in the cache ({cache_dir()}), and {reason}. Get the file{origin} and either put it at "
         f"{cache_dir() / file.path} or set DANCE_DATA_DIR to a folder that holds '{file.path}'."
     )
@@ -175,15 +213,20 @@ def _download(file: DataFile, *, progressbar: bool) -> Path:
 
     target = cache_dir() / file.path
     target.parent.mkdir(parents=True, exist_ok=True)
+    expected = expected_sha256(file)
     try:
         # pooch writes to a temporary file and renames it only after the hash matched
-        path = pooch.retrieve(file.url, known_hash=f"sha256:{file.sha256}", fname=target.name, path=target.parent, progressbar=progressbar)
+        known = f"sha256:{expected}" if expected else None
+        path = Path(pooch.retrieve(file.url, known_hash=known, fname=target.name, path=target.parent, progressbar=progressbar))
     except ValueError as exc:
         if "hash" in str(exc).lower():
-            raise ChecksumMismatchError(f"download of {file.url} does not match sha256 {file.sha256}: {exc}") from exc
+            raise ChecksumMismatchError(f"download of {file.url} does not match sha256 {expected}: {exc}") from exc
         raise
-    _remember(Path(path), file.sha256)
-    return Path(path)
+    digest = sha256_of(path)
+    if expected is None:
+        _pin(file, digest)
+    _remember(path, digest)
+    return path
 
 
 def fetch_dataset(spec: DatasetSpec, *, download: bool = True, progressbar: bool = False) -> dict[str, Path]:

@@ -52,28 +52,23 @@ class EmbeddingEvaluation:
         self.n_neighbors = int(min(n_neighbors, max(2, self.embedding.shape[0] - 1)))
 
     @cached_property
-    def neighbors(self) -> Any:
-        """scanpy's kNN graph of the embedding (``obsp['connectivities']`` and ``['distances']``)."""
-        import anndata as ad
-        import scanpy as sc
+    def connectivities(self) -> sp.csr_matrix:
+        """UMAP connectivities of the embedding's kNN graph (FAISS neighbours)."""
+        from dance.core.neighbors import knn_graph_matrices
 
-        adata = ad.AnnData(np.zeros((self.embedding.shape[0], 1), dtype=np.float32))
-        adata.obsm["X_emb"] = self.embedding
-        sc.pp.neighbors(adata, n_neighbors=self.n_neighbors, use_rep="X_emb", random_state=self.seed)
-        return adata
+        return knn_graph_matrices(self.embedding, self.n_neighbors, seed=self.seed)[1]
 
     @cached_property
     def optimal_clusters(self) -> np.ndarray:
         """Leiden clusters at the resolution (0.1 to 2.0) that maximises NMI with the labels."""
-        import scanpy as sc
+        from dance.core.community import _graph, communities
 
         if self.labels is None:
             raise ValueError("optimal clustering needs labels")
-        adata = self.neighbors
+        graph = _graph(self.connectivities)
         best, best_nmi = None, -1.0
         for resolution in RESOLUTIONS:
-            sc.tl.leiden(adata, resolution=resolution, flavor="igraph", n_iterations=2, directed=False, random_state=self.seed, key_added="_leiden")
-            clusters = adata.obs["_leiden"].to_numpy()
+            clusters = communities(self.connectivities, method="leiden", resolution=resolution, seed=self.seed, graph=graph)
             nmi = normalized_mutual_information(self.labels, clusters)
             if nmi > best_nmi:
                 best, best_nmi = clusters, nmi
@@ -132,7 +127,7 @@ def graph_connectivity(truth: Any, evaluation: EmbeddingEvaluation) -> float | N
 
     if evaluation.labels is None:
         return None
-    graph = sp.csr_matrix(evaluation.neighbors.obsp["connectivities"])
+    graph = evaluation.connectivities
     fractions = []
     for label in np.unique(evaluation.labels):
         members = np.flatnonzero(evaluation.labels == label)

@@ -72,6 +72,8 @@ class DanceModel(abc.ABC):
     needs_counts: ClassVar[bool] = False
     #: transductive models predict only for the cells they were fitted on
     transductive: ClassVar[bool] = False
+    #: parameters that make the model fast on the test kit's tiny data (e.g. few epochs)
+    quick_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -87,7 +89,7 @@ class DanceModel(abc.ABC):
         self.seed = int(seed)
         self.device = device
         self.keys = keys if isinstance(keys, DataKeys) else DataKeys(**(keys or {}))
-        self.pipeline: tuple[Step, ...] = self.default_pipeline if pipeline is None else parse_pipeline(pipeline)
+        self.pipeline: tuple[Step, ...] = self.build_pipeline() if pipeline is None else parse_pipeline(pipeline)
         self.fitted_ = False
         self._prepared: tuple[weakref.ref[Any], tuple[Any, ...], Any] | None = None
         self._contract: TaskContract | None = None
@@ -120,6 +122,10 @@ class DanceModel(abc.ABC):
     def get_params(self) -> dict[str, Any]:
         """Every parameter, plus seed and device: enough to rebuild the model exactly."""
         return {**self.params.model_dump(), "seed": self.seed, "device": self.device}
+
+    def build_pipeline(self) -> tuple[Step, ...]:
+        """The model's default preprocessing for its parameters (``default_pipeline`` unless overridden)."""
+        return self.default_pipeline
 
     # ------------------------------------------------------------------ contract helpers
     @property

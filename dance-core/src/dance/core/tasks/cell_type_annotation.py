@@ -13,7 +13,8 @@ Prediction
     unless the true label is itself absent from the training labels and mapped to ``"unknown"``
     by the model's documented rule.
 Output
-    ``obs['<model>_pred']``.
+    ``obs['<model>_pred']``; class probabilities in ``obsm['<model>_proba']`` for models that
+    keep them (``probabilities_``).
 Metrics (``fn(y_true, y_pred)`` on the test cells)
     ``accuracy``, ``macro_f1``.
 """
@@ -106,6 +107,9 @@ class CellTypeAnnotation(TaskContract):
 
         out = data.copy()
         out.obs[f"{model_name}_pred"] = pd.Categorical(prediction)
+        probabilities = getattr(model, "probabilities_", None)
+        if isinstance(probabilities, pd.DataFrame) and probabilities.shape[0] == out.n_obs:
+            out.obsm[f"{model_name}_proba"] = probabilities.set_axis(out.obs_names)
         return {"output": out}
 
     def broken_inputs(self, data: AnnData, keys: DataKeys) -> list[BrokenInput]:

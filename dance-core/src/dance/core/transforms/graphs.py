@@ -18,13 +18,34 @@ if TYPE_CHECKING:
 __all__ = ["cell_gene_graph", "knn_graph", "spatial_graph"]
 
 
-def knn_graph(adata: AnnData, *, n_neighbors: int = 15, use_rep: str = "X_pca", metric: str = "euclidean", seed: int = 0) -> AnnData:
-    """scanpy's kNN graph on ``obsm[use_rep]``: ``obsp['connectivities']`` and ``['distances']``."""
-    import scanpy as sc
+def knn_graph(adata: AnnData, *, n_neighbors: int = 15, use_rep: str = "X_pca", metric: Literal["euclidean", "cosine"] = "euclidean", seed: int = 0) -> AnnData:
+    """kNN graph on ``obsm[use_rep]`` in scanpy's layout: ``obsp['distances']``,
+    ``obsp['connectivities']`` (UMAP fuzzy simplicial set) and ``uns['neighbors']``.
 
-    if use_rep != "X" and use_rep not in adata.obsm:
+    Neighbours come from FAISS (:mod:`dance.core.neighbors`); ``n_neighbors`` counts the cell
+    itself, as in scanpy.
+    """
+    from dance.core.neighbors import knn_graph_matrices
+
+    if use_rep == "X":
+        embedding = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
+    elif use_rep in adata.obsm:
+        embedding = np.asarray(adata.obsm[use_rep])
+    else:
         raise DanceInputError(f"obsm['{use_rep}'] is missing: knn_graph needs it (add a pca or lsi step first)", field=f"obsm['{use_rep}']")
-    sc.pp.neighbors(adata, n_neighbors=int(min(n_neighbors, adata.n_obs - 1)), use_rep=use_rep, metric=metric, random_state=seed)
+    embedding = embedding.astype(np.float32)
+    if metric == "cosine":
+        embedding = embedding / np.clip(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12, None)
+    elif metric != "euclidean":
+        raise DanceInputError(f"knn_graph metric must be 'euclidean' or 'cosine', got '{metric}'", field="metric")
+    distances, connectivities = knn_graph_matrices(embedding, int(min(n_neighbors, adata.n_obs)), seed=seed)
+    adata.obsp["distances"] = distances
+    adata.obsp["connectivities"] = connectivities
+    adata.uns["neighbors"] = {
+        "connectivities_key": "connectivities",
+        "distances_key": "distances",
+        "params": {"n_neighbors": int(n_neighbors), "method": "umap", "metric": metric, "use_rep": use_rep},
+    }
     return adata
 
 

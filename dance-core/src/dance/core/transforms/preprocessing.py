@@ -24,6 +24,7 @@ __all__ = [
     "filter_genes",
     "highly_variable_genes",
     "log1p",
+    "log_normalize",
     "lsi",
     "normalize_total",
     "pca",
@@ -42,6 +43,33 @@ def select_counts(adata: AnnData, *, keys: DataKeys) -> AnnData:
     counts = sp.csr_matrix(counts, dtype=np.float32) if sp.issparse(counts) else np.asarray(counts, dtype=np.float32)
     adata.X = counts.copy()
     adata.layers[keys.counts_layer] = counts
+    return adata
+
+
+def log_normalize(adata: AnnData, *, keys: DataKeys, target_sum: float | None = 1e4) -> AnnData:
+    """Log-normalised expression in ``X`` from whatever the input holds.
+
+    Raw counts (``layers['counts']`` or integer ``X``) are library-size normalised to
+    ``target_sum`` and log1p-transformed; the counts stay in ``layers['counts']``. An ``X`` that
+    is already non-negative and non-integer is taken as log-normalised and left as is (recorded
+    in ``uns['dance_log_normalize']``). Negative values (scaled data) are refused.
+    """
+    try:
+        select_counts(adata, keys=keys)
+    except DanceInputError:
+        values = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
+        v.check_finite(adata.X, "X")
+        if values.size and values.min() < 0:
+            raise DanceInputError(
+                f"X has negative values (min {values.min():.3g}): it looks scaled or centred; this model needs raw counts "
+                f"(layers['{keys.counts_layer}'] or X) or log-normalised values",
+                field="X",
+            ) from None
+        adata.uns["dance_log_normalize"] = "X taken as already log-normalised"
+        return adata
+    normalize_total(adata, target_sum=target_sum)
+    log1p(adata)
+    adata.uns["dance_log_normalize"] = f"counts normalised to {target_sum} and log1p-transformed"
     return adata
 
 

@@ -1,0 +1,5 @@
+"""dance-cli: the ``dance`` command (Typer)."""
+
+from dance.cli.app import app, main
+
+__all__ = ["app", "main"]

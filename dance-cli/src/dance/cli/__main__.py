@@ -1,0 +1,3 @@
+from dance.cli.app import main
+
+main()

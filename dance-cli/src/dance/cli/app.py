@@ -1,0 +1,392 @@
+"""The ``dance`` command.
+
+Listing commands read registry specs only (no torch, no scanpy); commands that compute import
+what they need when they run. Errors from bad input print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from dance.cli import render
+from dance.core import registry
+from dance.core.errors import DanceError
+
+app = typer.Typer(
+    name="dance",
+    help="dance: deep-learning single-cell analysis and benchmarking. Run published methods on real data with one interface.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+data_app = typer.Typer(help="Registered datasets: list them, locate their files, download them.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+KINDS = ("tasks", "models", "datasets", "metrics", "transforms", "commands")
+Format = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+
+
+def _check_format(value: str) -> str:
+    if value not in ("table", "json"):
+        raise DanceError(f"unknown --format '{value}'; expected 'table' or 'json'")
+    return value
+
+
+def _version_callback(value: bool) -> None:
+    if not value:
+        return
+    try:
+        version = importlib.metadata.version("dance-cli")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    render.console.print(f"dance {version}")
+    for plugin in registry.plugins():
+        status = "" if plugin.status == "ok" else f" [{plugin.status}]"
+        render.console.print(f"  {plugin.name}: {plugin.distribution or '?'} {plugin.version or '?'}{status}", highlight=False, markup=False)
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show dance's and every plugin's version.")] = False,
+) -> None:
+    """dance: one interface to published single-cell methods."""
+
+
+# ---------------------------------------------------------------------------- list
+def _entry_row(spec: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "summary": spec.summary, "plugin": spec.plugin}
+    if hasattr(spec, "task"):
+        row["task"] = spec.task
+    if hasattr(spec, "tasks"):
+        row["tasks"] = list(spec.tasks)
+    if getattr(spec, "citation", None):
+        row["citation"] = spec.citation
+    return row
+
+
+@app.command("list")
+def list_entries(
+    kind: Annotated[str, typer.Argument(help="tasks, models, datasets, metrics, transforms or commands")] = "tasks",
+    task: Annotated[str | None, typer.Option("--task", "-t", help="Only entries of this task.")] = None,
+    fmt: Format = "table",
+) -> None:
+    """List registered tasks, models, datasets, metrics, transforms or commands."""
+    _check_format(fmt)
+    if kind not in KINDS:
+        from dance.core.errors import UnknownNameError
+
+        raise UnknownNameError("kind", kind, KINDS)
+    if kind == "tasks":
+        tasks = [t for t in registry.tasks() if task is None or t.name == task]
+        if task is not None and not tasks:
+            registry.get_task(task)
+        rows = []
+        for spec in tasks:
+            models = registry.models(spec.name)
+            datasets = registry.datasets(spec.name)
+            rows.append(
+                {
+                    **_entry_row(spec),
+                    "task": spec.name,
+                    "models": [m.name for m in models],
+                    "datasets": [d.name for d in datasets],
+                    "default_model": registry.default_model(spec.name).name if models else None,
+                    "default_dataset": registry.default_dataset(spec.name).name if datasets else None,
+                    "metrics": list(spec.metrics),
+                }
+            )
+        if fmt == "json":
+            render.print_json(rows)
+            return
+        render.print_table(
+            f"{len(rows)} tasks",
+            ["task", "models", "default model", "default dataset", "metrics", "summary"],
+            [(r["name"], len(r["models"]), r["default_model"], r["default_dataset"], ", ".join(r["metrics"]), r["summary"]) for r in rows],
+        )
+        return
+    specs: list[Any] = {
+        "models": lambda: registry.models(task),
+        "datasets": lambda: registry.datasets(task),
+        "metrics": lambda: registry.metrics(task),
+        "transforms": registry.transforms,
+        "commands": registry.commands,
+    }[kind]()
+    rows = [_entry_row(s) for s in specs]
+    if kind == "datasets":
+        for row, spec in zip(rows, specs):
+            row["shape"] = spec.shape
+            row["embedded"] = spec.embedded
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    if kind in ("models", "metrics"):
+        render.print_table(f"{len(rows)} {kind}", ["name", "task", "plugin", "summary"], [(r["name"], r["task"], r["plugin"], r["summary"]) for r in rows])
+    elif kind == "datasets":
+        render.print_table(
+            f"{len(rows)} datasets",
+            ["name", "tasks", "shape", "embedded", "plugin", "summary"],
+            [(r["name"], ", ".join(r["tasks"]), r["shape"], "yes" if r["embedded"] else "", r["plugin"], r["summary"]) for r in rows],
+        )
+    else:
+        render.print_table(f"{len(rows)} {kind}", ["name", "plugin", "summary"], [(r["name"], r["plugin"], r["summary"]) for r in rows])
+
+
+# ---------------------------------------------------------------------------- info
+@app.command()
+def info(
+    name: Annotated[str, typer.Argument(help="A task, model, dataset, metric or transform name.")],
+    task: Annotated[str | None, typer.Option("--task", "-t", help="The task, when the name exists for several.")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Show everything about one registered entry (a model's parameters, a task's contract, ...)."""
+    from dance.cli.describe import describe
+
+    _check_format(fmt)
+    found = [s for s in registry.find(name) if task is None or getattr(s, "task", task) == task or task in getattr(s, "tasks", ())]
+    if not found:
+        registry.get_model(name, task)
+    details = [describe(spec) for spec in found]
+    if fmt == "json":
+        render.print_json(details if len(details) > 1 else details[0])
+        return
+    for detail in details:
+        render.print_table(f"{detail['kind']} {detail['name']}", ["field", "value"], [(k, _show(v)) for k, v in detail.items() if k not in ("kind",)])
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {_show(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "\n".join(_show(v) for v in value)
+    return str(value)
+
+
+# ---------------------------------------------------------------------------- plugins
+@app.command()
+def plugins(fmt: Format = "table") -> None:
+    """Every plugin found: version, what it registered, and its error if it failed."""
+    _check_format(fmt)
+    records = registry.plugins()
+    if fmt == "json":
+        render.print_json([r.model_dump() for r in records])
+        return
+    rows = []
+    for r in records:
+        registered = ", ".join(f"{len(v)} {k}s" for k, v in r.registered.items())
+        rows.append((r.name, r.distribution, r.version, r.status, registered, r.error or ""))
+    render.print_table(f"{len(rows)} plugins", ["plugin", "distribution", "version", "status", "registered", "error"], rows)
+
+
+# ---------------------------------------------------------------------------- run
+@app.command(context_settings={"help_option_names": ["-h", "--help"]})
+def run(
+    task: Annotated[str, typer.Argument(help="Task name (see `dance list`).")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name; the task's default model if omitted.")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Registered dataset; the task's embedded default if omitted.")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="Input file: .h5ad, .h5mu, 10x .h5 or a Space Ranger folder.")] = None,
+    data2: Annotated[str | None, typer.Option("--data2", help="Second modality (.h5ad) for two-modality tasks.")] = None,
+    reference: Annotated[str | None, typer.Option("--reference", help="Reference cells (.h5ad) for deconvolution.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Model parameter key=value (repeatable; values parsed as JSON).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the model.")] = 0,
+    device: Annotated[str, typer.Option("--device", help="auto (GPU when present), cpu or cuda.")] = "auto",
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder (default: a new folder under ./dance-runs/).")] = None,
+    label_key: Annotated[str | None, typer.Option("--label-key", help="obs column with labels (default cell_type).")] = None,
+    batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with batches (default batch).")] = None,
+    spatial_key: Annotated[str | None, typer.Option("--spatial-key", help="obsm key with coordinates (default spatial).")] = None,
+    counts_layer: Annotated[str | None, typer.Option("--counts-layer", help="layer with raw counts (default counts, else X).")] = None,
+    split_key: Annotated[str | None, typer.Option("--split-key", help="obs column with train/test (default split).")] = None,
+    proportions_key: Annotated[str | None, typer.Option("--proportions-key", help="obsm key with true proportions (default proportions).")] = None,
+    pipeline: Annotated[str | None, typer.Option("--pipeline", help="'none', or a JSON list of steps / a JSON file replacing the model's preprocessing.")] = None,
+    no_download: Annotated[bool, typer.Option("--no-download", help="Never download dataset files.")] = False,
+    fmt: Format = "table",
+) -> None:
+    """Run a model on a task and print its metrics; writes result.json, metrics.csv and the output .h5ad."""
+    from dance.cli.parsing import parse_pipeline_option, parse_set_options
+    from dance.core.runner import run as run_task
+
+    _check_format(fmt)
+    if dataset is not None and data is not None:
+        raise DanceError("pass either --dataset or --data, not both")
+    params = parse_set_options(set_ or [])
+    keys = {
+        "label_key": label_key,
+        "batch_key": batch_key,
+        "spatial_key": spatial_key,
+        "counts_layer": counts_layer,
+        "split_key": split_key,
+        "proportions_key": proportions_key,
+    }
+    steps = parse_pipeline_option(pipeline)
+    status = render.error_console.status("starting", spinner="dots")
+
+    def progress(stage: str) -> Any:
+        status.update(f"{task}: {stage}")
+        return _Stage(status)
+
+    with status:
+        result = run_task(
+            task,
+            model,
+            dataset if dataset is not None else data,
+            data2=data2,
+            reference=reference,
+            params=params,
+            seed=seed,
+            device=device,
+            keys={k: v for k, v in keys.items() if v is not None},
+            pipeline=steps,
+            out=out,
+            download=not no_download,
+            progress=progress,
+        )
+    if fmt == "json":
+        render.print_json(result.model_dump(mode="json"))
+        return
+    rows = [(name, render.format_metric(value)) for name, value in result.metrics_table()]
+    title = f"{result.task} / {result.model} on {result.input} (seed {result.seed}, {result.device})"
+    if rows:
+        render.print_table(title, ["metric", "value"], rows)
+    else:
+        render.console.print(f"{title}: {result.notes.get('metrics', 'no metrics')}", highlight=False, markup=False)
+    for key, value in result.notes.items():
+        if key != "metrics":
+            render.console.print(f"  {key}: {value}", highlight=False, markup=False)
+    render.console.print(
+        f"fit {result.fit_seconds:.2f} s, predict {result.predict_seconds:.2f} s, peak memory {result.peak_memory_mb:.0f} MB", highlight=False
+    )
+    folder = result.outputs.get("result", "")
+    render.console.print(f"wrote {folder.rsplit('/', 1)[0] if '/' in folder else '.'}/ ({', '.join(sorted(result.outputs))})", highlight=False, markup=False)
+
+
+class _Stage:
+    def __init__(self, status: Any) -> None:
+        self.status = status
+
+    def __enter__(self) -> _Stage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+# ---------------------------------------------------------------------------- check
+@app.command()
+def check(
+    model: Annotated[str, typer.Argument(help="Model name.")],
+    task: Annotated[str | None, typer.Option("--task", "-t", help="The task, when the name exists for several.")] = None,
+) -> None:
+    """Run the contributor test kit on one model; exits 1 if any check fails."""
+    from dance.core.testing import check_model
+
+    failures = 0
+    with render.error_console.status(f"checking {model}"):
+        results = check_model(model, task)
+    rows = []
+    for name, error in results.items():
+        failures += error is not None
+        rows.append((name, "ok" if error is None else "FAILED", error or ""))
+    render.print_table(f"contract checks of {model}", ["check", "result", "error"], rows)
+    if failures:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------------------- data
+@data_app.command("list")
+def data_list(
+    task: Annotated[str | None, typer.Option("--task", "-t", help="Only datasets of this task.")] = None,
+    fmt: Format = "table",
+) -> None:
+    """Datasets and where their files are (embedded, DANCE_DATA_DIR, cache, or missing)."""
+    from dance.core.data.fetch import file_status
+
+    _check_format(fmt)
+    rows = []
+    for spec in registry.datasets(task):
+        where = {w for _, w in file_status(spec)}
+        available = "missing" if None in where else ", ".join(sorted(w for w in where if w))
+        rows.append({**_entry_row(spec), "shape": spec.shape, "available": available, "files": [f.path for f in spec.files]})
+    if fmt == "json":
+        render.print_json(rows)
+        return
+    render.print_table(
+        f"{len(rows)} datasets", ["name", "tasks", "available", "files", "summary"], [(r["name"], ", ".join(r["tasks"]), r["available"], len(r["files"]), r["summary"]) for r in rows]
+    )
+
+
+@data_app.command("path")
+def data_path(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
+    """Print the verified local path of each file of a dataset (never downloads)."""
+    from dance.core.data.fetch import fetch_dataset
+
+    for path in fetch_dataset(registry.get_dataset(name), download=False).values():
+        print(path)
+
+
+@data_app.command("fetch")
+def data_fetch(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
+    """Download (if needed) and verify every file of a dataset; prints their paths."""
+    from dance.core.data.fetch import fetch_dataset
+
+    for path in fetch_dataset(registry.get_dataset(name), download=True, progressbar=True).values():
+        print(path)
+
+
+# ---------------------------------------------------------------------------- extensions and entry point
+def _add_extension_commands(wanted: str | None) -> list[str]:
+    """Add plugin commands (all of them, or only ``wanted``); returns errors to report."""
+    from dance.core.errors import TargetImportError
+
+    errors = []
+    builtin = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    for spec in registry.commands():
+        if spec.name in builtin or (wanted is not None and spec.name != wanted):
+            continue
+        try:
+            target = spec.load()
+        except TargetImportError as exc:
+            errors.append(str(exc))
+            continue
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=spec.name, help=spec.summary)
+        else:
+            app.command(name=spec.name, help=spec.summary)(target)
+    return errors
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``dance`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in args if not a.startswith("-")), None)
+    try:
+        builtin = {"list", "info", "plugins", "run", "check", "data"}
+        if command not in builtin and not (command is None and "--version" in args):
+            for error in _add_extension_commands(None if command is None else command):
+                render.print_error(error)
+        app(args=args, prog_name="dance", standalone_mode=False)
+    except DanceError as exc:
+        render.print_error(str(exc))
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        render.print_error("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Small real datasets and the GRCh38 gene table embedded in the dance-multi wheel."""

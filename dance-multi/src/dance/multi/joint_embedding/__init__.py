@@ -1,0 +1,1 @@
+"""Models of task ``joint_embedding``, one module each."""

@@ -1,0 +1,149 @@
+"""Loaders of dance-multi's datasets: ``loader(files, task)`` -> :class:`Modalities`.
+
+Labels go to ``mod1.obs['cell_type']``, batches to ``obs['batch']``; prediction and matching
+sets get ``mod1.obs['split']`` (train/test) when the source defines one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from dance.core.containers import Modalities
+from dance.core.data.readers import read_h5ad, read_h5mu_modalities, read_labelled_h5
+from dance.core.errors import DanceInputError
+
+SPLIT_TASKS = ("modality_prediction", "modality_matching")
+
+
+def _file(files: dict[str, Path], suffix: str) -> Path:
+    matches = [p for rel, p in files.items() if rel.endswith(suffix)]
+    if len(matches) != 1:
+        raise DanceInputError(f"expected one file ending in {suffix}, found {len(matches)}", field=suffix)
+    return matches[0]
+
+
+def _split_from_is_train(adata: ad.AnnData, task: str) -> None:
+    if task in SPLIT_TASKS and "is_train" in adata.obs.columns:
+        adata.obs["split"] = pd.Categorical(np.where(adata.obs["is_train"].astype(bool), "train", "test"), categories=["train", "test"])
+
+
+def _categorical(adata: ad.AnnData, *columns: str) -> None:
+    for column in columns:
+        if column in adata.obs.columns:
+            adata.obs[column] = adata.obs[column].astype(str).astype("category")
+
+
+def _paired(rna: ad.AnnData, other: ad.AnnData, task: str, names: tuple[str, str]) -> Modalities:
+    _categorical(rna, "cell_type", "batch")
+    _split_from_is_train(rna, task)
+    other = other[rna.obs_names].copy()
+    other.obs = other.obs[[c for c in ("batch",) if c in other.obs.columns]].copy()
+    return Modalities(rna, other, names)
+
+
+def load_bmmc_cite(files: dict[str, Path], task: str) -> Modalities:
+    """BMMC CITE-seq (common layout): RNA and protein of the same cells."""
+    return _paired(read_h5ad(_file(files, "output_rna.h5ad")), read_h5ad(_file(files, "output_mod2.h5ad")), task, ("rna", "adt"))
+
+
+def load_bmmc_multiome(files: dict[str, Path], task: str) -> Modalities:
+    """BMMC Multiome: RNA and ATAC peaks of the same cells (peak counts in X and layers['counts'])."""
+    rna = read_h5ad(_file(files, "output_rna.h5ad"))
+    atac = read_h5ad(_file(files, "output_mod2.h5ad"))
+    data = _paired(rna, atac, task, ("rna", "atac"))
+    if task == "multiomics_integration":  # labels of mod2 are kept as truth; the contract hides them
+        data.mod2.obs["cell_type"] = data.mod1.obs["cell_type"].to_numpy()
+    return data
+
+
+def load_neurips_predict(files: dict[str, Path], task: str) -> Modalities:
+    """The challenge's predict-modality files, concatenated with obs['split']."""
+    parts = {key: read_h5ad(_file(files, f".{key}.h5ad")) for key in ("train_mod1", "train_mod2", "test_mod1", "test_mod2")}
+    mod1 = ad.concat([parts["train_mod1"], parts["test_mod1"]], merge="first")
+    mod2 = ad.concat([parts["train_mod2"], parts["test_mod2"]], merge="first")
+    mod1.obs["split"] = pd.Categorical(["train"] * parts["train_mod1"].n_obs + ["test"] * parts["test_mod1"].n_obs, categories=["train", "test"])
+    return Modalities(mod1, mod2[mod1.obs_names].copy(), ("rna", "adt"))
+
+
+def _aligned(mod2: ad.AnnData, solution: ad.AnnData, mod1: ad.AnnData) -> ad.AnnData:
+    pairing = solution.X.toarray() if sp.issparse(solution.X) else np.asarray(solution.X)
+    if pairing.shape != (mod1.n_obs, mod2.n_obs) or not np.allclose(pairing.sum(axis=1), 1):
+        raise DanceInputError(f"solution matrix of shape {pairing.shape} is not a pairing of {mod1.n_obs} x {mod2.n_obs} cells", field="sol")
+    aligned = mod2[np.argmax(pairing, axis=1)].copy()
+    aligned.obs_names = mod1.obs_names
+    return aligned
+
+
+def load_neurips_match(files: dict[str, Path], task: str) -> Modalities:
+    """The challenge's match-modality files; mod2 rows aligned to mod1 through the solution matrices."""
+    blocks1, blocks2, split = [], [], []
+    for part in ("train", "test"):
+        mod1 = read_h5ad(_file(files, f".{part}_mod1.h5ad"))
+        mod2 = _aligned(read_h5ad(_file(files, f".{part}_mod2.h5ad")), read_h5ad(_file(files, f".{part}_sol.h5ad")), mod1)
+        blocks1.append(mod1)
+        blocks2.append(mod2)
+        split += [part] * mod1.n_obs
+    mod1 = ad.concat(blocks1, merge="first")
+    mod2 = ad.concat(blocks2, merge="first")
+    mod1.obs["split"] = pd.Categorical(split, categories=["train", "test"])
+    return Modalities(mod1, mod2, ("rna", "adt"))
+
+
+def load_neurips_joint(files: dict[str, Path], task: str) -> Modalities:
+    """The challenge's joint-embedding files; cell types from the solution."""
+    mod1 = read_h5ad(_file(files, ".mod1.h5ad"))
+    mod2 = read_h5ad(_file(files, ".mod2.h5ad"))
+    solution = read_h5ad(_file(files, ".solution.h5ad"))
+    mod1.obs["cell_type"] = pd.Categorical(solution.obs.loc[mod1.obs_names, "cell_type"].astype(str))
+    return Modalities(mod1, mod2[mod1.obs_names].copy(), ("rna", "adt"))
+
+
+def _clr(counts: np.ndarray) -> np.ndarray:
+    logged = np.log1p(counts)
+    return (logged - logged.mean(axis=1, keepdims=True)).astype(np.float32)
+
+
+def load_cbmc_paired(files: dict[str, Path], task: str) -> Modalities:
+    """CBMC CITE-seq: RNA counts and CLR-normalised proteins (counts in layers['counts'])."""
+    rna = read_labelled_h5(next(iter(files.values())))
+    protein_counts = rna.obsm.pop("ADT_X").astype(np.float32)
+    adt = ad.AnnData(X=_clr(protein_counts), obs=pd.DataFrame(index=rna.obs_names))
+    adt.var_names = [f"protein_{i}" for i in range(adt.n_vars)]
+    adt.var["feature_types"] = "ADT"
+    adt.layers["counts"] = protein_counts
+    return Modalities(rna, adt, ("rna", "adt"))
+
+
+def load_citefuse(files: dict[str, Path], task: str) -> Modalities:
+    """CiteFuse ECCITE-seq: RNA and ADT counts; proteins CLR-normalised into X."""
+    data = read_h5mu_modalities(next(iter(files.values())), "RNA", "ADT")
+    adt = data.mod2
+    counts = adt.X.toarray() if sp.issparse(adt.X) else np.asarray(adt.X)
+    adt.layers["counts"] = counts.astype(np.float32)
+    adt.X = _clr(counts)
+    adt.var["feature_types"] = "ADT"
+    return Modalities(data.mod1, adt, ("rna", "adt"))
+
+
+def load_snareseq(files: dict[str, Path], task: str) -> Modalities:
+    """SCOT's SNARE-seq features: RNA and ATAC of the same cells (same order), cell-line labels."""
+    rna = np.load(_file(files, "SNAREseq_rna_feat.npy"))
+    atac = np.load(_file(files, "SNAREseq_atac_feat.npy"))
+    labels = np.loadtxt(_file(files, "SNAREseq_rna_types.txt"), dtype=int)
+    metadata = pd.read_csv(_file(files, "SNAREseq_metadata.txt"), sep="\t")
+    names = dict(zip(metadata["LabelID"], metadata["CellType"]))
+    barcodes = metadata["Barcode"].astype(str).to_numpy() if len(metadata) == rna.shape[0] else np.array([f"cell_{i}" for i in range(rna.shape[0])])
+    cell_types = pd.Categorical([names.get(v, str(v)) for v in labels])
+
+    def make(x: np.ndarray, prefix: str) -> ad.AnnData:
+        adata = ad.AnnData(X=x.astype(np.float32), obs=pd.DataFrame(index=barcodes))
+        adata.var_names = [f"{prefix}_{j}" for j in range(x.shape[1])]
+        adata.obs["cell_type"] = cell_types
+        return adata
+
+    return Modalities(make(rna, "rna_feature"), make(atac, "atac_feature"), ("rna", "atac"))

@@ -1,0 +1,1 @@
+"""Models of task ``modality_matching``, one module each."""

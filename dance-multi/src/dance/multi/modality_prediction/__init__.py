@@ -1,0 +1,1 @@
+"""Models of task ``modality_prediction``, one module each."""

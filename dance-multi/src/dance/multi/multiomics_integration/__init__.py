@@ -1,0 +1,1 @@
+"""Models of task ``multiomics_integration``, one module each."""

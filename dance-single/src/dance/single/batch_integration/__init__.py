@@ -1,0 +1,1 @@
+"""Batch-integration models (task ``batch_integration``), one module each."""

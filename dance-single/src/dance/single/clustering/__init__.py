@@ -1,0 +1,1 @@
+"""Clustering models (task ``clustering``), one module each."""

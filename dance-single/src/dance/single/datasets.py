@@ -1,0 +1,236 @@
+"""Datasets of dance-single: specs only (plain data, nothing imported).
+
+Files are copies of public files; ``url`` is the exact upstream file (verified by sha256),
+``source`` the original a converted file was made from. Set ``DANCE_DATA_DIR`` to a folder
+with the same layout (e.g. ``../shared/data`` in this repository) to use local copies.
+"""
+
+from __future__ import annotations
+
+from dance.core.specs import DataFile, DatasetSpec
+
+SCDCC = "https://github.com/ttgump/scDCC/raw/142e4e03"
+SCDEEPCLUSTER = "https://github.com/ttgump/scDeepCluster/raw/ff7f29d0/scRNA-seq%20data"
+OPENPROBLEMS = "https://github.com/openproblems-bio/neurips2021_multimodal_viash/raw/75281c03/resources_test"
+LOADERS = "dance.single.loaders"
+EMBEDDED = "dance.single.data"
+
+TIAN_2019 = "Tian et al. (2019) Clustering single-cell RNA-seq data with a model-based deep learning approach. Nat Mach Intell 1:191-198"
+NEURIPS_2021 = "Luecken et al. (2021) A sandbox for prediction and integration of DNA, RNA, and proteins in single cells. NeurIPS Datasets and Benchmarks"
+
+
+def _mca(tissue: str, train: tuple[tuple[str, str, str], ...], test: tuple[str, str, str]) -> DatasetSpec:
+    """A Mouse Cell Atlas annotation set in DANCE's (scDeepsort's) CSV layout."""
+
+    def files(split: str, dataset_id: str, data_url: str, label_url: str) -> tuple[DataFile, DataFile]:
+        stem = f"mca/{split}/mouse_{tissue}{dataset_id}"
+        return (
+            DataFile(path=f"{stem}_data.csv", url=data_url),
+            DataFile(path=f"{stem}_celltype.csv", url=label_url),
+        )
+
+    all_files: list[DataFile] = []
+    for dataset_id, data_url, label_url in train:
+        all_files.extend(files("train", dataset_id, data_url, label_url))
+    all_files.extend(files("test", *test))
+    train_cells = "+".join(t[0] for t in train)
+    return DatasetSpec(
+        name=f"mca_mouse_{tissue.lower()}",
+        summary=f"Mouse Cell Atlas {tissue}: train on {train_cells} cells, test on {test[0]} (DANCE / scDeepsort benchmark)",
+        target=f"{LOADERS}:load_mca",
+        tasks=("cell_type_annotation",),
+        description=(
+            f"Microwell-seq mouse {tissue.lower()} (Han et al. 2018, Cell 172:1091) in DANCE's layout: per dataset a genes x cells "
+            "count CSV and a cell-type CSV (column Cell_type). Training sets are concatenated, test genes aligned to training "
+            "genes (missing genes are zero). Upstream publishes no checksums: each file's sha256 is pinned at first download."
+        ),
+        citation="Shao et al. (2021) scDeepSort: a pre-trained cell-type annotation method for single-cell transcriptomics. Nucleic Acids Res 49:e122",
+        files=tuple(all_files),
+        shape=f"test {test[0]} cells",
+    )
+
+
+DATASETS: tuple[DatasetSpec, ...] = (
+    DatasetSpec(
+        name="pbmc4k_10x",
+        summary="10x PBMC 4K, top 2,000 genes, 8 cell types (DANCE clustering benchmark)",
+        target=f"{LOADERS}:load_labelled_h5",
+        tasks=("clustering", "imputation", "cell_type_annotation"),
+        default_for=("clustering", "imputation"),
+        description="10x Genomics PBMC 4K (4,271 cells), raw counts of the 2,000 most variable genes, labels from scDCC.",
+        citation=TIAN_2019,
+        files=(
+            DataFile(
+                path="clustering/10X_PBMC_top2000.h5",
+                sha256="ec78ead405dfa988d6156c12068b49c0782ca58f5ed52c938d8ba8e8377eb16e",
+                url=f"{SCDCC}/data/Small_Datasets/10X_PBMC_top2000.h5",
+                size=1486957,
+                package=EMBEDDED,
+            ),
+        ),
+        shape="4271 cells x 2000 genes",
+    ),
+    DatasetSpec(
+        name="worm_neuron",
+        summary="Worm neuron sci-RNA-seq, top 2,000 genes, 10 types (DANCE clustering benchmark)",
+        target=f"{LOADERS}:load_labelled_h5",
+        tasks=("clustering", "imputation"),
+        description="C. elegans neurons profiled by sci-RNA-seq (Cao et al. 2017, Science 357:661), counts of the top 2,000 genes.",
+        citation=TIAN_2019,
+        files=(
+            DataFile(
+                path="clustering/worm_neuron_cell_top2000.h5",
+                sha256="7d92027c301ce4e6e5cfe74e0f5bdd0bbb219f282bdbdfee92e62a4981629b24",
+                url=f"{SCDCC}/data/Small_Datasets/worm_neuron_cell_top2000.h5",
+                size=278988,
+            ),
+        ),
+        shape="4186 cells x 2000 genes",
+    ),
+    DatasetSpec(
+        name="mouse_bladder",
+        summary="Mouse bladder Microwell-seq, top genes, 16 types (DANCE clustering benchmark)",
+        target=f"{LOADERS}:load_labelled_h5",
+        tasks=("clustering", "imputation"),
+        description="Mouse bladder cells from the Mouse Cell Atlas (Han et al. 2018, Cell 172:1091), counts of the top 2,003 genes.",
+        citation=TIAN_2019,
+        files=(
+            DataFile(
+                path="clustering/mouse_bladder_cell_top2000.h5",
+                sha256="2a97282cf325a4b2a63c2b818be82c453007f29838c7280f30dadd01be4501ab",
+                url=f"{SCDCC}/data/Small_Datasets/mouse_bladder_cell_top2000.h5",
+                size=780023,
+            ),
+        ),
+        shape="2746 cells x 2003 genes",
+    ),
+    DatasetSpec(
+        name="worm_neuron_all_genes",
+        summary="Worm neuron sci-RNA-seq, all 13,488 genes, 10 types",
+        target=f"{LOADERS}:load_labelled_h5",
+        tasks=("clustering", "imputation"),
+        description="The full-gene version of worm_neuron from the scDeepCluster repository.",
+        citation=TIAN_2019,
+        files=(
+            DataFile(
+                path="clustering/worm_neuron_cell.h5",
+                sha256="4f2a3c4b8492bcd11d957a8a74098ba258c271d714718c175854a7c44b1e31e6",
+                url=f"{SCDEEPCLUSTER}/worm_neuron_cell.h5",
+                size=2658922,
+            ),
+        ),
+        shape="4186 cells x 13488 genes",
+    ),
+    DatasetSpec(
+        name="mouse_bladder_2100",
+        summary="Mouse bladder, 2,100 sampled cells, all 20,670 genes, 16 types",
+        target=f"{LOADERS}:load_labelled_h5",
+        tasks=("clustering", "imputation"),
+        description="2,100 cells sampled from the Microwell-seq mouse bladder set, all genes (scDeepCluster repository).",
+        citation=TIAN_2019,
+        files=(
+            DataFile(
+                path="clustering/mouse_bladder_cell_select_2100.h5",
+                sha256="4e686932884fc04d8bc9a92dad1a648d6e23f490b0c106903bca95d68093f591",
+                url=f"{SCDEEPCLUSTER}/mouse_bladder_cell_select_2100.h5",
+                size=4175513,
+            ),
+        ),
+        shape="2100 cells x 20670 genes",
+    ),
+    DatasetSpec(
+        name="bmmc_cite_gex",
+        summary="NeurIPS 2021 BMMC CITE-seq starter, gene expression: donor s1d1 (train) vs s1d2 (test), 41 types",
+        target=f"{LOADERS}:load_bmmc_gex",
+        tasks=("cell_type_annotation", "batch_integration", "clustering"),
+        default_for=("cell_type_annotation", "batch_integration"),
+        description=(
+            "Bone-marrow mononuclear cells (CITE-seq GEX, 1,000 genes) of two donors. Annotation: train on donor s1d1, "
+            "test on s1d2 (cross-donor). Batch integration: the donor is the batch. Raw counts in layers['counts']."
+        ),
+        citation=NEURIPS_2021,
+        files=(
+            DataFile(
+                path="multimodal/openproblems_bmmc/common/openproblems_bmmc_cite_starter.output_rna.h5ad",
+                sha256="e111b6ad48f7236b9291dab56d0aa2ebcc1a5f8d1d402fa232d9bfe3d1af6f61",
+                url=f"{OPENPROBLEMS}/common/openproblems_bmmc_cite_starter/openproblems_bmmc_cite_starter.output_rna.h5ad",
+                size=1578699,
+                package=EMBEDDED,
+            ),
+        ),
+        shape="600 cells x 1000 genes",
+    ),
+    DatasetSpec(
+        name="cbmc_citeseq",
+        summary="CBMC CITE-seq (Stoeckius 2017), top 2,000 genes, 15 types; stratified split",
+        target=f"{LOADERS}:load_labelled_h5",
+        tasks=("cell_type_annotation", "clustering"),
+        description="Cord-blood mononuclear cells, RNA counts of 2,000 genes (protein counts in obsm['ADT_X']), labels from scDCC.",
+        citation="Stoeckius et al. (2017) Simultaneous epitope and transcriptome measurement in single cells. Nat Methods 14:865-868",
+        files=(
+            DataFile(
+                path="multimodal/CITE_CBMC_counts_top2000.h5",
+                sha256="68f36cd64729b1ee853fe5f760dbc0a9238d52a18a8a076742883379cce98e9f",
+                url=f"{SCDCC}/data/CITE_PBMC/CITE_CBMC_counts_top2000.h5",
+                size=2258340,
+            ),
+        ),
+        shape="8617 cells x 2000 genes",
+    ),
+    DatasetSpec(
+        name="pbmc68k_reduced",
+        summary="scanpy's pbmc68k_reduced: 700 PBMCs, log-normalised, 10 bulk labels; stratified split",
+        target=f"{LOADERS}:load_pbmc68k_reduced",
+        tasks=("cell_type_annotation", "clustering"),
+        description=(
+            "A 700-cell subset of 10x PBMC 68k shipped inside scanpy. Only log-normalised values (.raw) are available, "
+            "so models needing raw counts cannot run on it; cell types from obs['bulk_labels']."
+        ),
+        citation="Zheng et al. (2017) Massively parallel digital transcriptional profiling of single cells. Nat Commun 8:14049",
+        files=(
+            DataFile(
+                path="scanpy/10x_pbmc68k_reduced.h5ad",
+                sha256="e71d41e737c941559b7c57c9243bdb3d2c889c2adfdf00e3422ac6b46783676f",
+                url="https://github.com/scverse/scanpy/raw/1.11.5/src/scanpy/datasets/10x_pbmc68k_reduced.h5ad",
+                size=1772368,
+                package="scanpy.datasets",
+            ),
+        ),
+        shape="700 cells x 765 genes",
+    ),
+    DatasetSpec(
+        name="kang_pbmc_stim",
+        summary="Kang 2018 PBMC control vs IFN-beta stimulated; batch = condition (no cell types)",
+        target=f"{LOADERS}:load_kang",
+        tasks=("batch_integration",),
+        description="2,000 PBMCs (counts, 9,015 genes) from the Harmony repository; obs['batch'] is the stimulation condition.",
+        citation="Kang et al. (2018) Multiplexed droplet single-cell RNA-sequencing using natural genetic variation. Nat Biotechnol 36:89-94",
+        files=(
+            DataFile(
+                path="integration/harmony_pbmc_stim.h5ad",
+                sha256="84a71f756277595474fefb3060dcf63e138708e05cc3e811e85efeb8e78f3c94",
+                source="https://github.com/immunogenomics/harmony/raw/df19af23/data/pbmc_stim.RData",
+                size=3124578,
+            ),
+        ),
+        shape="2000 cells x 9015 genes",
+    ),
+    _mca(
+        "Brain",
+        (
+            ("3285", "https://www.dropbox.com/s/zjrloejx8iqdqsa?dl=1", "https://www.dropbox.com/s/ozsobozk3ihkrqg?dl=1"),
+            ("753", "https://www.dropbox.com/s/3f3wbplgo3xa4ww?dl=1", "https://www.dropbox.com/s/x2katwk93z06sgw?dl=1"),
+        ),
+        ("2695", "https://www.dropbox.com/s/ufianih66xjqxdu?dl=1", "https://www.dropbox.com/s/gh72dk7i0p7fggu?dl=1"),
+    ),
+    _mca(
+        "Spleen",
+        (("1970", "https://www.dropbox.com/s/c4te0fr1qicqki8?dl=1", "https://www.dropbox.com/s/3ea64vk546fjxvr?dl=1"),),
+        ("1759", "https://www.dropbox.com/s/fl8t7rbo5dmznvq?dl=1", "https://www.dropbox.com/s/gczehvgai873mhb?dl=1"),
+    ),
+    _mca(
+        "Kidney",
+        (("4682", "https://www.dropbox.com/s/olf5nirtieu1ikq?dl=1", "https://www.dropbox.com/s/3plrve7g9v428ec?dl=1"),),
+        ("203", "https://www.dropbox.com/s/kmos1ceubumgmpj?dl=1", "https://www.dropbox.com/s/t4eyaig889qdiz2?dl=1"),
+    ),
+)

@@ -1,0 +1,1 @@
+"""Imputation models (task ``imputation``), one module each."""

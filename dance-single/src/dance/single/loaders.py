@@ -1,0 +1,107 @@
+"""Loaders of dance-single's datasets: ``loader(files, task)`` -> the task's input.
+
+``files`` maps each file's relative path (as in its :class:`~dance.core.specs.DataFile`) to a
+verified local path. Loaders put labels in ``obs['cell_type']``, batches in ``obs['batch']`` and
+raw counts in ``X`` or ``layers['counts']``; annotation splits in ``obs['split']``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from dance.core.data.readers import read_h5ad, read_labelled_h5
+from dance.core.errors import DanceInputError
+
+
+def _only(files: dict[str, Path]) -> Path:
+    (path,) = files.values()
+    return path
+
+
+def load_labelled_h5(files: dict[str, Path], task: str) -> ad.AnnData:
+    """scDCC / scDeepCluster HDF5 (``X`` counts, ``Y`` integer labels)."""
+    return read_labelled_h5(_only(files))
+
+
+def load_bmmc_gex(files: dict[str, Path], task: str) -> ad.AnnData:
+    """BMMC CITE-seq GEX; annotation splits by donor (train s1d1, test s1d2)."""
+    adata = read_h5ad(_only(files))
+    adata.obs["cell_type"] = adata.obs["cell_type"].astype(str).astype("category")
+    adata.obs["batch"] = adata.obs["batch"].astype(str).astype("category")
+    if task == "cell_type_annotation":
+        adata.obs["split"] = pd.Categorical(np.where(adata.obs["batch"] == "s1d1", "train", "test"), categories=["train", "test"])
+    return adata
+
+
+def load_pbmc68k_reduced(files: dict[str, Path], task: str) -> ad.AnnData:
+    """scanpy's pbmc68k_reduced, with its log-normalised ``.raw`` as ``X`` and bulk labels as cell types."""
+    full = read_h5ad(_only(files))
+    raw = full.raw
+    adata = ad.AnnData(X=sp.csr_matrix(raw.X, dtype=np.float32), obs=full.obs[[]].copy(), var=raw.var[[]].copy())
+    adata.obs["cell_type"] = full.obs["bulk_labels"].astype(str).astype("category")
+    return adata
+
+
+def load_kang(files: dict[str, Path], task: str) -> ad.AnnData:
+    """Kang 2018 control/stimulated PBMCs; the condition is the batch."""
+    adata = read_h5ad(_only(files))
+    adata.obs["batch"] = adata.obs["condition"].astype(str).astype("category")
+    return adata
+
+
+_MCA_NAME = re.compile(r"^mca/(train|test)/(?P<stem>.+)_(data|celltype)\.csv$")
+
+
+def _read_mca_pair(data_path: Path, label_path: Path, prefix: str) -> tuple[pd.DataFrame, pd.Series]:
+    try:
+        counts = pd.read_csv(data_path, index_col=0)  # genes x cells
+        labels = pd.read_csv(label_path, index_col=0)
+    except Exception as exc:
+        raise DanceInputError(f"{data_path} / {label_path} are not readable MCA CSV files ({type(exc).__name__}: {exc})", field=str(data_path)) from exc
+    if "Cell_type" not in labels.columns:
+        raise DanceInputError(f"{label_path} has no Cell_type column (columns: {list(labels.columns)})", field=str(label_path))
+    cells = counts.columns.astype(str)
+    label_index = labels.index.astype(str)
+    if set(label_index) == set(cells):
+        cell_types = labels["Cell_type"].set_axis(label_index).loc[cells]
+    elif len(labels) == len(cells):  # DANCE pairs them by position
+        cell_types = labels["Cell_type"].set_axis(cells)
+    else:
+        raise DanceInputError(f"{label_path} lists {len(labels)} cells but {data_path} has {len(cells)}", field=str(label_path))
+    frame = counts.T
+    frame.index = [f"{prefix}_{c}" for c in cells]
+    cell_types.index = frame.index
+    return frame, cell_types.astype(str)
+
+
+def load_mca(files: dict[str, Path], task: str) -> ad.AnnData:
+    """Mouse Cell Atlas sets in DANCE's layout: training sets concatenated, the test set aligned
+    to the training genes (absent genes are zero), ``obs['split']`` train/test.
+
+    Test cell types that never occur in training are kept as they are: each model decides how to
+    treat cells of unseen types (see the docs of the annotation models).
+    """
+    pairs: dict[tuple[str, str], dict[str, Path]] = defaultdict(dict)
+    for rel, path in files.items():
+        match = _MCA_NAME.match(rel)
+        if not match:
+            raise DanceInputError(f"unexpected MCA file name {rel}", field=rel)
+        pairs[(match.group(1), match.group("stem"))][rel.rsplit("_", 1)[1].removesuffix(".csv")] = path
+    parts: dict[str, list[tuple[pd.DataFrame, pd.Series]]] = {"train": [], "test": []}
+    for (split, stem), pair in sorted(pairs.items()):
+        parts[split].append(_read_mca_pair(pair["data"], pair["celltype"], stem))
+    train = pd.concat([f for f, _ in parts["train"]]).fillna(0)
+    genes = train.columns
+    test = pd.concat([f.reindex(columns=genes, fill_value=0) for f, _ in parts["test"]]).fillna(0)
+    matrix = sp.csr_matrix(np.vstack([train.to_numpy(np.float32), test.to_numpy(np.float32)]))
+    obs = pd.DataFrame(index=list(train.index) + list(test.index))
+    obs["cell_type"] = pd.Categorical(pd.concat([s for _, s in parts["train"]] + [s for _, s in parts["test"]]).to_numpy())
+    obs["split"] = pd.Categorical(["train"] * len(train) + ["test"] * len(test), categories=["train", "test"])
+    return ad.AnnData(X=matrix, obs=obs, var=pd.DataFrame(index=genes.astype(str)))

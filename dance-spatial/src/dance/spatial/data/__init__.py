@@ -1,0 +1,1 @@
+"""Small real datasets embedded in the dance-spatial wheel."""

@@ -1,0 +1,1 @@
+"""Deconvolution models (task ``cell_type_deconvolution``), one module each."""

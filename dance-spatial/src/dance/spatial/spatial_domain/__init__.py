@@ -1,0 +1,1 @@
+"""Spatial-domain models (task ``spatial_domain``), one module each."""
