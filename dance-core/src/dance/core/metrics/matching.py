@@ -42,13 +42,15 @@ def foscttm(truth: Any, embeddings: tuple[Any, Any], chunk: int = 2048) -> float
     sq1 = (emb1**2).sum(1)
     sq2 = (emb2**2).sum(1)
     true_d = ((emb1 - emb2) ** 2).sum(1)
+    # the expanded distances below carry rounding error; ties with the true pair are not "closer"
+    threshold = true_d - 1e-9 * (1.0 + true_d)
     closer_rows = np.zeros(n)
     closer_cols = np.zeros(n)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         d = sq1[start:stop, None] + sq2[None, :] - 2 * emb1[start:stop] @ emb2.T
-        closer_rows[start:stop] = (d < true_d[start:stop, None]).sum(1)
-        closer_cols += (d < true_d[None, :]).sum(0)
+        closer_rows[start:stop] = (d < threshold[start:stop, None]).sum(1)
+        closer_cols += (d < threshold[None, :]).sum(0)
     return float((closer_rows.mean() + closer_cols.mean()) / (2 * (n - 1)))
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
 
 __all__ = ["jensen_shannon_divergence"]
+
+
+def _kl(p: np.ndarray, m: np.ndarray) -> np.ndarray:
+    ratio = np.divide(p, m, out=np.ones_like(p), where=(p > 0) & (m > 0))
+    return np.sum(np.where(p > 0, p * np.log2(ratio), 0.0), axis=1)
 
 
 def jensen_shannon_divergence(true: Any, predicted: Any) -> float:
@@ -16,5 +20,5 @@ def jensen_shannon_divergence(true: Any, predicted: Any) -> float:
     q = np.asarray(predicted, dtype=np.float64)
     p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
     q = q / np.clip(q.sum(axis=1, keepdims=True), 1e-12, None)
-    # scipy returns the JS *distance* (square root of the divergence)
-    return float(np.mean(jensenshannon(p, q, axis=1, base=2) ** 2))
+    m = (p + q) / 2
+    return float(np.mean(np.clip(0.5 * _kl(p, m) + 0.5 * _kl(q, m), 0.0, 1.0)))

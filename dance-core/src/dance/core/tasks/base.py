@@ -65,15 +65,18 @@ class LabelTruth:
 
 
 class BrokenInput:
-    """A deliberately broken copy of valid data and the field its error must name (test kit)."""
+    """A deliberately broken copy of valid data and the field(s) its error may name (test kit)."""
 
-    def __init__(self, description: str, data: TaskData, field: str) -> None:
+    def __init__(self, description: str, data: TaskData, field: str | tuple[str, ...]) -> None:
         self.description = description
         self.data = data
-        self.field = field
+        self.fields = (field,) if isinstance(field, str) else tuple(field)
+
+    def named_in(self, message: str) -> bool:
+        return any(field in message for field in self.fields)
 
     def __repr__(self) -> str:
-        return f"BrokenInput({self.description!r}, field={self.field!r})"
+        return f"BrokenInput({self.description!r}, fields={self.fields!r})"
 
 
 class TaskContract:
@@ -207,7 +210,7 @@ class TaskContract:
                 layer = (layer.toarray() if hasattr(layer, "toarray") else np.array(layer)).astype(float)
                 layer[0, 0] = np.nan
                 target.layers[keys.counts_layer] = layer
-            broken.append(BrokenInput(f"NaN in {role}.X", copy, "X"))
+            broken.append(BrokenInput(f"NaN in {role}.X", copy, ("X", f"layers['{keys.counts_layer}']")))
         return broken
 
 

@@ -127,6 +127,8 @@ class BatchIntegration(TaskContract):
     def evaluation_inputs(self, prediction: IntegrationOutput, truth: IntegrationTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         from dance.core.metrics.embedding import EmbeddingEvaluation
 
+        if not isinstance(prediction, IntegrationOutput):
+            prediction = IntegrationOutput(embedding=prediction)
         seed = getattr(model, "seed", 0)
         return truth, EmbeddingEvaluation(prediction.embedding, labels=truth.labels, batch=truth.batch, seed=seed)
 

@@ -6,7 +6,7 @@ Input
     a benchmark), the pairing is the truth and is hidden from the model. ``obs['cell_type']`` of
     ``mod1`` may be used by the model; that of ``mod2`` is hidden and used as truth.
 Hold-out
-    With a known pairing, ``mod2``'s cells are shuffled and renamed (``cell_0``, ...).
+    With a known pairing, ``mod2``'s cells are shuffled and renamed (``unpaired_0``, ...).
 Prediction
     A pair of embeddings in one shared space: ``(mod1 cells x dims, mod2 cells x dims)``.
 Output
@@ -96,7 +96,7 @@ class MultiomicsIntegration(TaskContract):
                 labels2 = labels2[order]
             position = {name: j for j, name in enumerate(mod2.obs_names)}
             partner = np.array([position[name] for name in data.mod1.obs_names])
-            mod2.obs_names = [f"cell_{j}" for j in range(mod2.n_obs)]
+            mod2.obs_names = [f"unpaired_{j}" for j in range(mod2.n_obs)]
         if partner is None and (labels1 is None or labels2 is None):
             return Modalities(mod1, mod2, data.names), None
         return Modalities(mod1, mod2, data.names), MultiomicsTruth(partner, labels1, labels2)

@@ -15,7 +15,9 @@ on. Known failures are declared, not hidden::
 
 This module is also an opt-in pytest plugin (``pytest -p dance.core.testing`` or
 ``pytest_plugins = ["dance.core.testing"]``) providing the fixtures ``dance_registry`` (a
-freshly discovered registry) and ``dance_synthetic_data`` (``dance_synthetic_data("clustering")``).
+freshly discovered registry), ``dance_synthetic_data`` (``dance_synthetic_data("clustering")``),
+``shared_data`` / ``shared_data_env`` (dance's real test datasets), a ``slow`` marker with a
+``--run-slow`` option, and a temporary data cache for the whole test session.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from dance.core.registry import Registry
     from dance.core.specs import ModelSpec
 
-__all__ = ["CHECKS", "ModelCheck", "check_model", "parametrize_with_checks", "synthetic_data"]
+__all__ = ["CHECKS", "ModelCheck", "check_model", "find_shared_data", "parametrize_with_checks", "synthetic_data"]
 
 
 class ModelCheck:
@@ -119,12 +121,73 @@ def check_model(name: str, task: str | None = None, *, registry: Registry | None
 
 
 # ---------------------------------------------------------------------- pytest plugin (opt-in)
+def find_shared_data() -> Any:
+    """The folder of real shared datasets: ``DANCE_SHARED_DATA``, else ``../shared/data`` from the
+    current directory or any parent (the layout of dance's repository and CI)."""
+    import os
+    from pathlib import Path
+
+    value = os.environ.get("DANCE_SHARED_DATA")
+    if value:
+        return Path(value)
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        candidate = folder.parent / "shared" / "data"
+        if (candidate / "SHA256SUMS").is_file():
+            return candidate
+    return None
+
+
 try:
     import pytest as _pytest
 except ImportError:  # the kit's functions work without pytest; the fixtures need it
     _pytest = None
 
 if _pytest is not None:
+
+    def pytest_addoption(parser: Any) -> None:
+        parser.addoption("--run-slow", action="store_true", default=False, help="also run tests marked slow (real data, full models)")
+
+    def pytest_configure(config: Any) -> None:
+        config.addinivalue_line("markers", "slow: real-data or full-model test, run with --run-slow (CI does)")
+
+    def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+        if config.getoption("--run-slow"):
+            return
+        skip = _pytest.mark.skip(reason="slow test: pass --run-slow")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
+
+    @_pytest.fixture(scope="session")
+    def shared_data() -> Any:
+        """Path of the shared real datasets; skips when absent, fails when DANCE_REQUIRE_SHARED_DATA=1 (CI)."""
+        import os
+
+        folder = find_shared_data()
+        if folder is None:
+            if os.environ.get("DANCE_REQUIRE_SHARED_DATA") == "1":
+                _pytest.fail("the shared datasets (../shared/data) are required here but were not found")
+            _pytest.skip("shared datasets (../shared/data) not found")
+        return folder
+
+    @_pytest.fixture(autouse=True, scope="session")
+    def _dance_isolated_cache(tmp_path_factory: Any) -> Any:
+        """Downloads, pins and checksum memos of the test session go to a temporary cache."""
+        import os
+
+        previous = os.environ.get("DANCE_CACHE_DIR")
+        os.environ["DANCE_CACHE_DIR"] = str(tmp_path_factory.mktemp("dance-cache"))
+        yield
+        if previous is None:
+            os.environ.pop("DANCE_CACHE_DIR", None)
+        else:
+            os.environ["DANCE_CACHE_DIR"] = previous
+
+    @_pytest.fixture
+    def shared_data_env(shared_data: Any, monkeypatch: Any) -> Any:
+        """``DANCE_DATA_DIR`` pointing at the shared datasets for this test."""
+        monkeypatch.setenv("DANCE_DATA_DIR", str(shared_data))
+        return shared_data
 
     @_pytest.fixture
     def dance_registry() -> Registry:

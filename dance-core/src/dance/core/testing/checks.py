@@ -8,6 +8,7 @@ their ``quick_params``, on the CPU.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -123,7 +124,9 @@ def check_plugin_import_is_light(spec: ModelSpec, registry: Registry) -> None:
         "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
         f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]))"
     )
-    completed = subprocess.run([sys.executable, "-c", code, record.module], capture_output=True, text=True, timeout=120)
+    # the child sees the same import path as this process (plugins under test may not be installed)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    completed = subprocess.run([sys.executable, "-c", code, record.module], capture_output=True, text=True, timeout=120, env=env)
     assert completed.returncode == 0, f"importing plugin module {record.module} failed: {completed.stderr[-500:]}"
     heavy = json.loads(completed.stdout.strip().splitlines()[-1])
     assert not heavy, f"importing plugin module {record.module} imports {heavy}; import them inside the model instead"
@@ -196,7 +199,7 @@ def check_missing_field_error(spec: ModelSpec, registry: Registry) -> None:
         try:
             model.fit(broken.data)
         except DanceInputError as exc:
-            assert broken.field in str(exc), f"{broken.description}: the error does not name {broken.field}: {exc}"
+            assert broken.named_in(str(exc)), f"{broken.description}: the error names none of {broken.fields}: {exc}"
         else:
             raise AssertionError(f"{broken.description}: fit accepted the broken input instead of raising DanceInputError")
 

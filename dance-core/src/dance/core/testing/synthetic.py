@@ -17,6 +17,10 @@ __all__ = ["synthetic_data"]
 
 GROUPS = ("type_a", "type_b", "type_c")
 
+#: 80 real human chr1 protein-coding genes (GENCODE v48, GRCh38) and their TSS, so synthetic
+#: multi-omics data have gene symbols and promoter peaks that gene-activity methods can link.
+CHR1_GENES: tuple[tuple[str, int, str], ...] = (('OR4F5', 65418, '+'), ('SCNN1D', 1280435, '+'), ('MIB2', 1615453, '+'), ('TNFRSF14', 2555638, '+'), ('CHD5', 6180320, '-'), ('PER3', 7784290, '+'), ('NMNAT1', 9943427, '+'), ('FBXO2', 11655784, '-'), ('AADACL3', 12716109, '+'), ('PRAMEF5', 13254197, '+'), ('AGMAT', 15585050, '-'), ('SPATA21', 16437423, '-'), ('IFFO2', 18956675, '-'), ('PLA2G2F', 20139322, '+'), ('HSPG2', 21937309, '-'), ('E2F2', 23531232, '-'), ('SRRM1', 24631715, '+'), ('PDIK1L', 26111164, '+'), ('SFN', 26863148, '+'), ('FAM76A', 27725960, '+'), ('OPRD1', 28812169, '+'), ('SPOCD1', 31816021, '-'), ('ZBTB8OS', 32650902, '-'), ('SMIM12', 34859754, '-'), ('TEKT2', 36084093, '+'), ('AIRIM', 37692248, '-'), ('PABPC4', 39576789, '-'), ('ZNF684', 40531572, '+'), ('CLDN19', 42740253, '-'), ('PTPRF', 43525186, '+'), ('PLK3', 44800376, '+'), ('IPP', 45750652, '-'), ('EFCAB14', 46719145, '-'), ('CDKN2C', 50960744, '+'), ('ZYG11A', 52842510, '+'), ('CYB5RL', 54200035, '-'), ('C8B', 56974382, '-'), ('FOXD3', 63322566, '+'), ('C1orf141', 67231852, '-'), ('FPGT', 74198237, '+'), ('FUBP1', 77979109, '-'), ('MCOLN3', 85048499, '-'), ('GBP3', 89022893, '-'), ('C1orf146', 92217914, '+'), ('CNN3', 94927222, '-'), ('CDC14A', 100325628, '+'), ('NBPF6', 108450281, '+'), ('SYPL2', 109466545, '+'), ('KCNC4', 110210313, '+'), ('TMIGD3', 111563961, '-'), ('BCL2L15', 113887580, '-'), ('SLC22A15', 115976512, '+'), ('HSD3B1', 119507197, '+'), ('FAM72D', 145095973, '+'), ('NOTCH2NLA', 146229040, '-'), ('PPIAL4C', 149583847, '+'), ('ANP32E', 150236155, '-'), ('CERS2', 150975002, '-'), ('SELENBP1', 151372706, '-'), ('RPTN', 152159227, '-'), ('LCE1E', 152786213, '+'), ('LELP1', 153203429, '+'), ('SNAPIN', 153658702, '+'), ('ATP8B2', 154325524, '+'), ('EFNA4-EFNA3', 155063747, '+'), ('YY1AP1', 155689333, '-'), ('SMG5', 156282824, '-'), ('PRCC', 156750609, '+'), ('CD1B', 158331530, '-'), ('AIM2', 159187842, '-'), ('KCNJ9', 160081537, '+'), ('ITLN2', 160954808, '-'), ('PCP4L1', 161258744, '+'), ('UAP1', 162561721, '+'), ('GPA33', 167166478, '-'), ('CCDC181', 169460668, '-'), ('MYOC', 171652687, '-'), ('RABGAP1L', 174159409, '+'), ('SOAT1', 179293713, '+'), ('RGSL1', 182409191, '+'))
+
 
 def _profiles(n_genes: int, rng: np.random.Generator, n_groups: int = 3) -> np.ndarray:
     base = rng.gamma(shape=0.8, scale=1.0, size=n_genes) + 0.05
@@ -77,15 +81,20 @@ def synthetic_data(task: str, *, seed: int = 0, n_cells: int = 150, n_genes: int
         return Modalities(rna, adt, ("rna", "adt"))
 
     if task == "multiomics_integration":
+        # RNA of 80 real chr1 genes; ATAC with one promoter peak per gene (accessibility follows
+        # the same group profiles as expression) plus 40 distal peaks of background.
+        n_rna = min(n_genes, len(CHR1_GENES))
+        genes = CHR1_GENES[:n_rna]
+        profiles = _profiles(n_rna, rng)
         rna = _adata(_counts(groups, profiles, rng), groups)
-        n_peaks = 120
-        peak_profiles = _profiles(n_peaks, rng)
-        atac = _counts(groups, peak_profiles, rng, depth=300.0)
-        atac = np.minimum(atac, 4.0)
-        peaks = [f"chr1-{1000 * (j + 1)}-{1000 * (j + 1) + 500}" for j in range(n_peaks)]
-        atac_adata = _adata(atac, groups, gene_prefix="peak")
-        atac_adata.var_names = peaks
-        return Modalities(rna, atac_adata, ("rna", "atac"))
+        rna.var_names = [g for g, _, _ in genes]
+        promoter = np.minimum(_counts(groups, profiles, rng, depth=250.0), 4.0)
+        background = np.minimum(_counts(groups, _profiles(40, rng), rng, depth=60.0), 4.0)
+        peaks = [f"chr1-{max(tss - 300, 0)}-{tss + 200}" for _, tss, _ in genes]
+        peaks += [f"chr1-{200_000_000 + 10_000 * j}-{200_000_000 + 10_000 * j + 500}" for j in range(background.shape[1])]
+        atac = _adata(np.hstack([promoter, background]), groups, gene_prefix="peak")
+        atac.var_names = peaks
+        return Modalities(rna, atac, ("rna", "atac"))
 
     if task == "spatial_domain":
         side = int(np.ceil(np.sqrt(n_cells)))

@@ -72,8 +72,9 @@ def spatial_graph(
     """Graph of spots by coordinates: ``obsp['spatial_connectivities']`` (binary, symmetric,
     no self loops) and ``obsp['spatial_distances']`` (squidpy's keys).
 
-    ``method="radius"`` links spots closer than ``radius`` (default: 1.5 x the median
-    nearest-neighbour distance, so a regular grid links its direct neighbours).
+    ``method="radius"`` links spots closer than ``radius`` (default: 1.3 x the median
+    nearest-neighbour distance, so a regular grid links only its direct neighbours: 4 on a square
+    grid, 6 on Visium's hexagonal one).
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -84,7 +85,7 @@ def spatial_graph(
     elif method == "radius":
         if radius is None:
             d, _ = nn.kneighbors(n_neighbors=2)
-            radius = 1.5 * float(np.median(d[:, 1]))
+            radius = 1.3 * float(np.median(d[:, 1]))
         distances = nn.radius_neighbors_graph(radius=radius, mode="distance")
     else:
         raise DanceInputError(f"spatial_graph method must be 'knn' or 'radius', got '{method}'", field="method")

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import hashlib
+import json
+
+import anndata as ad
+import pytest
+from helpers import kmeans_plugin
+
+from dance.core.errors import DanceInputError
+from dance.core.runner import run
+from dance.core.testing import synthetic_data
+
+
+@pytest.fixture
+def registry(make_registry):
+    return make_registry({"testplugin": kmeans_plugin()})
+
+
+def test_run_on_in_memory_data_records_everything(registry, tmp_path):
+    data = synthetic_data("clustering")
+    result = run("clustering", data=data, seed=3, out=tmp_path / "run", registry=registry)
+    assert result.model == "kmeans_test" and result.seed == 3 and result.device == "cpu"
+    assert set(result.metrics) == {"ari", "nmi"} and result.metrics["ari"] > 0.8
+    assert result.params["n_clusters"] == 3 and result.notes["n_clusters_source"] == "labels"
+    assert [s["transform"] for s in result.pipeline] == ["log_normalize", "pca"]
+    assert result.fit_seconds > 0 and result.peak_memory_mb > 0 and len(result.dataset_checksum) == 64
+    assert "dance-core" in result.versions and "numpy" in result.versions
+    saved = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert saved["metrics"] == result.metrics
+    output = ad.read_h5ad(tmp_path / "run" / "output.h5ad")
+    assert "kmeans_test_pred" in output.obs and "cell_type" in output.obs
+    assert (tmp_path / "run" / "metrics.csv").read_text().startswith("metric,value\nari,")
+
+
+def test_run_is_deterministic_under_a_seed(registry):
+    data = synthetic_data("clustering")
+    first = run("clustering", data=data, seed=5, write=False, registry=registry)
+    second = run("clustering", data=data, seed=5, write=False, registry=registry)
+    assert first.metrics == second.metrics and first.dataset_checksum == second.dataset_checksum
+
+
+def test_run_from_a_file_leaves_it_untouched(registry, tmp_path):
+    path = tmp_path / "input.h5ad"
+    synthetic_data("clustering").write_h5ad(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    result = run("clustering", data=str(path), out=tmp_path / "out", registry=registry)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert str(path) in result.input
+
+
+def test_run_refuses_to_overwrite_its_input(registry, tmp_path):
+    path = tmp_path / "output.h5ad"
+    synthetic_data("clustering").write_h5ad(path)
+    with pytest.raises(DanceInputError, match="refusing to overwrite input file"):
+        run("clustering", data=str(path), out=tmp_path, registry=registry)
+
+
+def test_unknown_parameter_is_refused_with_a_suggestion(registry):
+    with pytest.raises(DanceInputError, match="unknown parameter 'n_cluster'.*did you mean 'n_clusters'"):
+        run("clustering", data=synthetic_data("clustering"), params={"n_cluster": 3}, write=False, registry=registry)
+
+
+def test_bad_input_is_refused_before_fitting(registry):
+    data = synthetic_data("clustering")
+    data.X[0, 0] = float("nan")
+    with pytest.raises(DanceInputError, match="NaN"):
+        run("clustering", data=data, write=False, registry=registry)
