@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["dance.core.testing"]
-
 sys.path.insert(0, str(Path(__file__).parent))
 
 

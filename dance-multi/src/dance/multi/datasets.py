@@ -121,7 +121,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
         summary="CBMC CITE-seq (Stoeckius 2017): RNA (2,000 genes) + 10 proteins, 8,617 cells, 15 types",
         target=f"{LOADERS}:load_cbmc_paired",
         tasks=("modality_prediction", "joint_embedding", "modality_matching"),
-        description="Cord-blood cells; protein counts CLR-normalised into X (counts kept in layers['counts']); seeded 80/20 split.",
+        description="Cord-blood cells: RNA counts and 10 proteins as provided by scDCC (normalised values, not counts); seeded 80/20 split.",
         citation="Stoeckius et al. (2017) Simultaneous epitope and transcriptome measurement in single cells. Nat Methods 14:865-868",
         files=(
             DataFile(

@@ -109,13 +109,12 @@ def _clr(counts: np.ndarray) -> np.ndarray:
 
 
 def load_cbmc_paired(files: dict[str, Path], task: str) -> Modalities:
-    """CBMC CITE-seq: RNA counts and CLR-normalised proteins (counts in layers['counts'])."""
+    """CBMC CITE-seq: RNA counts and the 10 proteins as scDCC provides them (already normalised,
+    not counts: values are centred log ratios scaled per protein)."""
     rna = read_labelled_h5(next(iter(files.values())))
-    protein_counts = rna.obsm.pop("ADT_X").astype(np.float32)
-    adt = ad.AnnData(X=_clr(protein_counts), obs=pd.DataFrame(index=rna.obs_names))
+    adt = ad.AnnData(X=rna.obsm.pop("ADT_X").astype(np.float32), obs=pd.DataFrame(index=rna.obs_names))
     adt.var_names = [f"protein_{i}" for i in range(adt.n_vars)]
     adt.var["feature_types"] = "ADT"
-    adt.layers["counts"] = protein_counts
     return Modalities(rna, adt, ("rna", "adt"))
 
 

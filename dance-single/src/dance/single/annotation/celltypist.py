@@ -16,11 +16,14 @@ from dance.core.transforms.pipeline import Step, step
 class CellTypist(CellTypeAnnotationModel):
     """CellTypist (Dominguez Conde et al. 2022, Science 376:eabl5197).
 
-    Logistic regression trained with stochastic gradient descent (log loss, L2 penalty) on
-    log1p expression normalised to 10,000 counts per cell, standardised with the training
-    cells' mean and SD and clipped at 10, as in CellTypist. With ``feature_selection`` a first
-    model is trained on all genes, the ``top_genes`` genes with the largest coefficients of each
-    class are kept, and the final model is retrained on their union (CellTypist's second pass).
+    Logistic regression trained with stochastic gradient descent (log loss, L2 penalty
+    ``alpha``; one-vs-rest, scikit-learn's SGDClassifier as CellTypist uses it) on log1p
+    expression normalised to 10,000 counts per cell, with genes never expressed in training
+    dropped, standardised with the training cells' mean and SD and clipped at 10. With
+    ``feature_selection`` a first model is trained on all genes, the ``top_genes`` genes with the
+    largest absolute coefficients of each class are kept, and the final model is retrained on
+    their union (CellTypist's second pass). ``use_sgd=False`` trains an L-BFGS logistic regression
+    (CellTypist's default solver) instead.
     Per-cell class probabilities are kept in ``probabilities_`` (written to
     ``obsm['celltypist_proba']``). With ``majority_voting``, cells are over-clustered (Leiden on
     the query's kNN graph, resolution growing with the number of cells as in CellTypist) and each
@@ -30,8 +33,10 @@ class CellTypist(CellTypeAnnotationModel):
     name = "celltypist"
 
     class Params(ModelParams):
+        use_sgd: bool = Field(True, description="SGD logistic regression (else L-BFGS)")
         alpha: float = Field(1e-4, gt=0, description="L2 regularisation strength of the SGD classifier")
-        max_iter: int = Field(200, ge=5, description="SGD epochs")
+        C: float = Field(1.0, gt=0, description="inverse regularisation of the L-BFGS classifier")
+        max_iter: int = Field(1000, ge=5, description="maximum epochs / iterations (CellTypist: 1000 below 50,000 cells)")
         feature_selection: bool = Field(True, description="retrain on the top genes of each class")
         top_genes: int = Field(300, ge=1, description="genes kept per class by feature selection")
         majority_voting: bool = Field(False, description="refine predictions by over-clustering majority vote")
@@ -48,11 +53,13 @@ class CellTypist(CellTypeAnnotationModel):
         return np.clip(out, None, 10.0)
 
     def _train(self, x: np.ndarray, y: np.ndarray) -> Any:
-        from sklearn.linear_model import SGDClassifier
+        from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-        return SGDClassifier(
-            loss="log_loss", alpha=self.params.alpha, max_iter=self.params.max_iter, tol=1e-4, random_state=self.seed, n_jobs=1
-        ).fit(x, y)
+        if self.params.use_sgd:
+            classifier = SGDClassifier(loss="log_loss", alpha=self.params.alpha, max_iter=self.params.max_iter, random_state=self.seed)
+        else:
+            classifier = LogisticRegression(C=self.params.C, max_iter=self.params.max_iter, random_state=self.seed)
+        return classifier.fit(x, y)
 
     def _fit(self, data: Any) -> None:
         train = self.train_mask(data)
@@ -62,13 +69,12 @@ class CellTypist(CellTypeAnnotationModel):
         self.mean_ = x.mean(axis=0)
         sd = x.std(axis=0)
         self.sd_ = np.where(sd > 0, sd, 1.0)
-        all_genes = np.arange(data.n_vars)
-        classifier = self._train(self._scaled(x, all_genes), y)
-        selected = all_genes
-        if self.params.feature_selection and data.n_vars > self.params.top_genes:
-            coef = classifier.coef_ if classifier.coef_.shape[0] > 1 else np.vstack([-classifier.coef_, classifier.coef_])
-            top = np.argsort(-coef, axis=1)[:, : self.params.top_genes]
-            selected = np.unique(top.ravel())
+        expressed = np.flatnonzero((x != 0).any(axis=0))
+        classifier = self._train(self._scaled(x[:, expressed], expressed), y)
+        selected = expressed
+        if self.params.feature_selection and len(expressed) > self.params.top_genes:
+            top = np.argpartition(np.abs(classifier.coef_), -self.params.top_genes, axis=1)[:, -self.params.top_genes :]
+            selected = expressed[np.unique(top.ravel())]
             classifier = self._train(self._scaled(x[:, selected], selected), y)
         self.classifier_ = classifier
         self.selected_ = selected
