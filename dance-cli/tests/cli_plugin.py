@@ -51,7 +51,14 @@ def greet(name: str = "dance") -> None:
 
 @hookimpl
 def dance_register_models(register):
-    register(name="farthest_first", task="clustering", target="cli_plugin:FarthestFirst", summary="k-centre clustering", citation="Gonzalez (1985) Theor Comput Sci 38:293", default=True)
+    register(
+        name="farthest_first",
+        task="clustering",
+        target="cli_plugin:FarthestFirst",
+        summary="k-centre clustering",
+        citation="Gonzalez (1985) Theor Comput Sci 38:293",
+        default=True,
+    )
 
 
 @hookimpl

@@ -14,7 +14,9 @@ def cli_registry(monkeypatch):
     from dance.core import registry
     from dance.core.plugins import module_sources
 
-    sources = module_sources({"core": "dance.core._plugin"}, distribution="dance-core") + module_sources({"cliplugin": "cli_plugin"}, distribution="cli-plugin")
+    sources = module_sources({"core": "dance.core._plugin"}, distribution="dance-core") + module_sources(
+        {"cliplugin": "cli_plugin"}, distribution="cli-plugin"
+    )
     monkeypatch.setattr(registry, "_sources", lambda: sources)
     registry.refresh()
     yield registry

@@ -72,7 +72,7 @@ def test_run_writes_results_and_leaves_the_input_untouched(cli_registry, capsys,
 def test_run_unknown_model_suggests(cli_registry, capsys, tmp_path):
     path = tmp_path / "cells.h5ad"
     synthetic_data("clustering").write_h5ad(path)
-    code, out, err = call(capsys, "run", "clustering", "-m", "farthest_frist", "--data", str(path))
+    code, _out, err = call(capsys, "run", "clustering", "-m", "farthest_frist", "--data", str(path))
     assert code == 2 and "unknown model 'farthest_frist'; did you mean 'farthest_first'?" in err
     assert err.count("\n") <= 3
 
@@ -80,7 +80,9 @@ def test_run_unknown_model_suggests(cli_registry, capsys, tmp_path):
 def test_clustering_without_labels_runs_and_says_nothing_was_scored(cli_registry, capsys, tmp_path):
     path = tmp_path / "cells.h5ad"
     synthetic_data("clustering").write_h5ad(path)
-    code, out, _ = call(capsys, "run", "clustering", "--data", str(path), "--label-key", "celltype", "--set", "n_clusters=3", "-o", str(tmp_path / "o"))
+    code, out, _ = call(
+        capsys, "run", "clustering", "--data", str(path), "--label-key", "celltype", "--set", "n_clusters=3", "-o", str(tmp_path / "o")
+    )
     assert code == 0 and "nothing to score" in out and "n_clusters_source: user" in out
 
 
@@ -100,7 +102,12 @@ def test_version_lists_plugins(cli_registry, capsys):
 
 
 def test_parsing_helpers():
-    assert parse_set_options(["n_neighbors=10", "hidden=[64, 32]", "name=abc", "flag=true"]) == {"n_neighbors": 10, "hidden": [64, 32], "name": "abc", "flag": True}
+    assert parse_set_options(["n_neighbors=10", "hidden=[64, 32]", "name=abc", "flag=true"]) == {
+        "n_neighbors": 10,
+        "hidden": [64, 32],
+        "name": "abc",
+        "flag": True,
+    }
     assert parse_pipeline_option("none") == [] and parse_pipeline_option(None) is None
     assert parse_pipeline_option('[{"transform": "log1p"}]') == [{"transform": "log1p"}]
     with pytest.raises(DanceInputError):

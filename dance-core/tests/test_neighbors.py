@@ -47,7 +47,7 @@ def test_resolution_bisection_reaches_the_requested_count():
     block = np.ones((15, 15)) - np.eye(15)
     graph = sp.block_diag([block] * 4).tolil()
     for a, b in ((0, 15), (30, 45)):
-        for i, j in zip(rng.integers(a, a + 15, 40), rng.integers(b, b + 15, 40)):
+        for i, j in zip(rng.integers(a, a + 15, 40), rng.integers(b, b + 15, 40), strict=False):
             graph[i, j] = graph[j, i] = 1
     graph[0, 30] = graph[30, 0] = 1
     for wanted in (2, 4):

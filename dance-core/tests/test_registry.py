@@ -146,7 +146,7 @@ def test_load_model_checks_the_task_base_class(make_registry):
         register(name="wrong", task="cell_type_annotation", target="helpers:KMeansClustering", summary="s")
 
     registry = make_registry({"p": plugin_module("p", dance_register_models=dance_register_models)})
-    with pytest.raises(DanceError, match="not a subclass of .*CellTypeAnnotationModel"):
+    with pytest.raises(DanceError, match=r"not a subclass of .*CellTypeAnnotationModel"):
         registry.load_model("wrong")
 
 

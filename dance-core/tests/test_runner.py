@@ -57,7 +57,7 @@ def test_run_refuses_to_overwrite_its_input(registry, tmp_path):
 
 
 def test_unknown_parameter_is_refused_with_a_suggestion(registry):
-    with pytest.raises(DanceInputError, match="unknown parameter 'n_cluster'.*did you mean 'n_clusters'"):
+    with pytest.raises(DanceInputError, match=r"unknown parameter 'n_cluster'.*did you mean 'n_clusters'"):
         run("clustering", data=synthetic_data("clustering"), params={"n_cluster": 3}, write=False, registry=registry)
 
 

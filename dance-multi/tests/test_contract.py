@@ -9,7 +9,12 @@ MULTI_MODELS = [f"{m.task}:{m.name}" for m in registry.models() if m.plugin == "
 
 
 def test_one_model_per_multi_modal_task():
-    assert {m.split(":")[0] for m in MULTI_MODELS} == {"modality_prediction", "modality_matching", "joint_embedding", "multiomics_integration"}
+    assert {m.split(":")[0] for m in MULTI_MODELS} == {
+        "modality_prediction",
+        "modality_matching",
+        "joint_embedding",
+        "multiomics_integration",
+    }
 
 
 @parametrize_with_checks(MULTI_MODELS)

@@ -47,4 +47,6 @@ def test_challenge_matching_files_align_to_the_same_cells_as_the_paired_release(
 
 def test_prediction_split_follows_the_challenge():
     data = load_dataset("bmmc_cite", "modality_prediction")
-    assert (data.mod1.obs["split"] == "train").sum() == 311 and (data.mod1.obs.loc[data.mod1.obs["split"] == "train", "batch"] == "s1d1").all()
+    assert (data.mod1.obs["split"] == "train").sum() == 311 and (
+        data.mod1.obs.loc[data.mod1.obs["split"] == "train", "batch"] == "s1d1"
+    ).all()

@@ -60,8 +60,10 @@ def test_mca_loader_reads_the_real_layout(tmp_path):
         counts.to_csv(folder / f"mouse_Brain{dataset}_data.csv")
         labels = pd.DataFrame({"Cell": cells, "Cell_type": types, "Cluster_id": 1}).set_index("Cell")
         labels.to_csv(folder / f"mouse_Brain{dataset}_celltype.csv")
-        return {f"mca/{split}/mouse_Brain{dataset}_data.csv": folder / f"mouse_Brain{dataset}_data.csv",
-                f"mca/{split}/mouse_Brain{dataset}_celltype.csv": folder / f"mouse_Brain{dataset}_celltype.csv"}
+        return {
+            f"mca/{split}/mouse_Brain{dataset}_data.csv": folder / f"mouse_Brain{dataset}_data.csv",
+            f"mca/{split}/mouse_Brain{dataset}_celltype.csv": folder / f"mouse_Brain{dataset}_celltype.csv",
+        }
 
     files = write("train", "753", ["c1", "c2"], ["Gad1", "Snap25", "Mbp"], ["Neuron", "Astrocyte"])
     files |= write("test", "2695", ["c3"], ["Mbp", "Olig2"], ["Oligodendrocyte"])

@@ -32,7 +32,7 @@ def cache(tmp_path, monkeypatch):
 class _Handler(http.server.BaseHTTPRequestHandler):
     routes: dict = {}
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         body, truncate = self.routes[self.path]
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))

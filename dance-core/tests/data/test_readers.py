@@ -27,7 +27,7 @@ def test_missing_file(tmp_path):
 def test_unsupported_suffix(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text("a,b\n")
-    with pytest.raises(DanceInputError, match="unsupported file type '.csv'"):
+    with pytest.raises(DanceInputError, match=r"unsupported file type '\.csv'"):
         read_any(path)
 
 

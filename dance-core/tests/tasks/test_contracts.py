@@ -40,7 +40,7 @@ def test_annotation_split_is_stratified_and_seeded():
 
 def test_annotation_perfect_prediction_scores_one():
     data = synthetic_data("cell_type_annotation")
-    view, truth = contract("cell_type_annotation").holdout(data, KEYS, seed=0)
+    _view, truth = contract("cell_type_annotation").holdout(data, KEYS, seed=0)
     metrics = contract("cell_type_annotation").evaluate(data.obs["cell_type"].astype(str).to_numpy(), truth, KEYS)
     assert metrics == {"accuracy": 1.0, "macro_f1": 1.0}
 
@@ -123,7 +123,7 @@ def test_batch_integration_needs_two_batches_and_no_empty_one():
 
 def test_batch_integration_scores_a_mixed_embedding_above_a_separated_one():
     data = synthetic_data("batch_integration")
-    view, truth = contract("batch_integration").holdout(data, KEYS, seed=0)
+    _view, truth = contract("batch_integration").holdout(data, KEYS, seed=0)
     rng = np.random.default_rng(0)
     labels = pd.factorize(truth.labels)[0]
     batches = pd.factorize(truth.batch)[0]

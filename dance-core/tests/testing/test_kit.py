@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dance.core.testing import checks, parametrize_with_checks
 
 

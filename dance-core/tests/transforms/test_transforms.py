@@ -28,7 +28,7 @@ def test_log_normalize_accepts_counts_and_log_data_and_refuses_scaled_data():
     assert np.allclose(again.X, normalised.X) and "already" in again.uns["dance_log_normalize"]
     scaled = normalised.copy()
     scaled.X = scaled.X - scaled.X.mean(axis=0)
-    with pytest.raises(DanceInputError, match="negative values.*scaled"):
+    with pytest.raises(DanceInputError, match=r"negative values.*scaled"):
         preprocessing.log_normalize(scaled, keys=DataKeys(counts_layer="absent"))
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dance.core import load_dataset, run
+from dance.core import run
 from dance.core.testing import synthetic_data
 from dance.single.annotation.celltypist import CellTypist
 

@@ -47,13 +47,17 @@ def _version_callback(value: bool) -> None:
     render.console.print(f"dance {version}")
     for plugin in registry.plugins():
         status = "" if plugin.status == "ok" else f" [{plugin.status}]"
-        render.console.print(f"  {plugin.name}: {plugin.distribution or '?'} {plugin.version or '?'}{status}", highlight=False, markup=False)
+        render.console.print(
+            f"  {plugin.name}: {plugin.distribution or '?'} {plugin.version or '?'}{status}", highlight=False, markup=False
+        )
     raise typer.Exit()
 
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show dance's and every plugin's version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show dance's and every plugin's version.")
+    ] = False,
 ) -> None:
     """dance: one interface to published single-cell methods."""
 
@@ -119,14 +123,16 @@ def list_entries(
     }[kind]()
     rows = [_entry_row(s) for s in specs]
     if kind == "datasets":
-        for row, spec in zip(rows, specs):
+        for row, spec in zip(rows, specs, strict=False):
             row["shape"] = spec.shape
             row["embedded"] = spec.embedded
     if fmt == "json":
         render.print_json(rows)
         return
     if kind in ("models", "metrics"):
-        render.print_table(f"{len(rows)} {kind}", ["name", "task", "plugin", "summary"], [(r["name"], r["task"], r["plugin"], r["summary"]) for r in rows])
+        render.print_table(
+            f"{len(rows)} {kind}", ["name", "task", "plugin", "summary"], [(r["name"], r["task"], r["plugin"], r["summary"]) for r in rows]
+        )
     elif kind == "datasets":
         render.print_table(
             f"{len(rows)} datasets",
@@ -156,7 +162,9 @@ def info(
         render.print_json(details if len(details) > 1 else details[0])
         return
     for detail in details:
-        render.print_table(f"{detail['kind']} {detail['name']}", ["field", "value"], [(k, _show(v)) for k, v in detail.items() if k not in ("kind",)])
+        render.print_table(
+            f"{detail['kind']} {detail['name']}", ["field", "value"], [(k, _show(v)) for k, v in detail.items() if k not in ("kind",)]
+        )
 
 
 def _show(value: Any) -> str:
@@ -188,11 +196,15 @@ def plugins(fmt: Format = "table") -> None:
 def run(
     task: Annotated[str, typer.Argument(help="Task name (see `dance list`).")],
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model name; the task's default model if omitted.")] = None,
-    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Registered dataset; the task's embedded default if omitted.")] = None,
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", "-d", help="Registered dataset; the task's embedded default if omitted.")
+    ] = None,
     data: Annotated[str | None, typer.Option("--data", help="Input file: .h5ad, .h5mu, 10x .h5 or a Space Ranger folder.")] = None,
     data2: Annotated[str | None, typer.Option("--data2", help="Second modality (.h5ad) for two-modality tasks.")] = None,
     reference: Annotated[str | None, typer.Option("--reference", help="Reference cells (.h5ad) for deconvolution.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Model parameter key=value (repeatable; values parsed as JSON).")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="Model parameter key=value (repeatable; values parsed as JSON).")
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the model.")] = 0,
     device: Annotated[str, typer.Option("--device", help="auto (GPU when present), cpu or cuda.")] = "auto",
     out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder (default: a new folder under ./dance-runs/).")] = None,
@@ -201,8 +213,12 @@ def run(
     spatial_key: Annotated[str | None, typer.Option("--spatial-key", help="obsm key with coordinates (default spatial).")] = None,
     counts_layer: Annotated[str | None, typer.Option("--counts-layer", help="layer with raw counts (default counts, else X).")] = None,
     split_key: Annotated[str | None, typer.Option("--split-key", help="obs column with train/test (default split).")] = None,
-    proportions_key: Annotated[str | None, typer.Option("--proportions-key", help="obsm key with true proportions (default proportions).")] = None,
-    pipeline: Annotated[str | None, typer.Option("--pipeline", help="'none', or a JSON list of steps / a JSON file replacing the model's preprocessing.")] = None,
+    proportions_key: Annotated[
+        str | None, typer.Option("--proportions-key", help="obsm key with true proportions (default proportions).")
+    ] = None,
+    pipeline: Annotated[
+        str | None, typer.Option("--pipeline", help="'none', or a JSON list of steps / a JSON file replacing the model's preprocessing.")
+    ] = None,
     no_download: Annotated[bool, typer.Option("--no-download", help="Never download dataset files.")] = False,
     fmt: Format = "table",
 ) -> None:
@@ -258,10 +274,13 @@ def run(
         if key != "metrics":
             render.console.print(f"  {key}: {value}", highlight=False, markup=False)
     render.console.print(
-        f"fit {result.fit_seconds:.2f} s, predict {result.predict_seconds:.2f} s, peak memory {result.peak_memory_mb:.0f} MB", highlight=False
+        f"fit {result.fit_seconds:.2f} s, predict {result.predict_seconds:.2f} s, peak memory {result.peak_memory_mb:.0f} MB",
+        highlight=False,
     )
     folder = result.outputs.get("result", "")
-    render.console.print(f"wrote {folder.rsplit('/', 1)[0] if '/' in folder else '.'}/ ({', '.join(sorted(result.outputs))})", highlight=False, markup=False)
+    render.console.print(
+        f"wrote {folder.rsplit('/', 1)[0] if '/' in folder else '.'}/ ({', '.join(sorted(result.outputs))})", highlight=False, markup=False
+    )
 
 
 class _Stage:
@@ -315,7 +334,9 @@ def data_list(
         render.print_json(rows)
         return
     render.print_table(
-        f"{len(rows)} datasets", ["name", "tasks", "available", "files", "summary"], [(r["name"], ", ".join(r["tasks"]), r["available"], len(r["files"]), r["summary"]) for r in rows]
+        f"{len(rows)} datasets",
+        ["name", "tasks", "available", "files", "summary"],
+        [(r["name"], ", ".join(r["tasks"]), r["available"], len(r["files"]), r["summary"]) for r in rows],
     )
 
 

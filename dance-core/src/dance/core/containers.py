@@ -50,8 +50,7 @@ class Modalities:
 
     def __repr__(self) -> str:
         return (
-            f"Modalities({self.names[0]}: {self.mod1.n_obs} x {self.mod1.n_vars}, "
-            f"{self.names[1]}: {self.mod2.n_obs} x {self.mod2.n_vars})"
+            f"Modalities({self.names[0]}: {self.mod1.n_obs} x {self.mod1.n_vars}, {self.names[1]}: {self.mod2.n_obs} x {self.mod2.n_vars})"
         )
 
 

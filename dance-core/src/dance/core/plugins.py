@@ -65,9 +65,7 @@ class PluginSource:
         return (rank, self.name)
 
     def record(self, **fields: object) -> PluginRecord:
-        return PluginRecord(
-            name=self.name, module=self.module_name, distribution=self.distribution, version=self.version, **fields
-        )
+        return PluginRecord(name=self.name, module=self.module_name, distribution=self.distribution, version=self.version, **fields)
 
 
 def entry_point_sources(group: str = ENTRY_POINT_GROUP) -> list[PluginSource]:

@@ -191,9 +191,7 @@ class Registry:
         entries = self._entries[kind]
         existing = entries.get(spec.key)
         if existing is not None and not replace:
-            raise DuplicateNameError(
-                f"{spec.label} from plugin '{spec.plugin}' is already registered by plugin '{existing.plugin}'"
-            )
+            raise DuplicateNameError(f"{spec.label} from plugin '{spec.plugin}' is already registered by plugin '{existing.plugin}'")
         tasks = self._entries["task"]
         needed: tuple[str, ...] = ()
         if isinstance(spec, (ModelSpec, MetricSpec)):
@@ -318,8 +316,7 @@ class Registry:
         base = self.contract(spec.task).model_base
         if not (isinstance(cls, type) and issubclass(cls, base)):
             raise DanceError(
-                f"{spec.label} of plugin '{spec.plugin}': target '{spec.target}' is not a subclass of "
-                f"{base.__module__}.{base.__qualname__}"
+                f"{spec.label} of plugin '{spec.plugin}': target '{spec.target}' is not a subclass of {base.__module__}.{base.__qualname__}"
             )
         return cls
 

@@ -62,9 +62,7 @@ def import_target(target: str, *, owner: str, requires: tuple[str, ...] = ()) ->
         obj: Any = importlib.import_module(module_name)
     except Exception as exc:  # any import failure is reported the same way
         hint = f"; install the missing requirement(s): pip install {' '.join(missing)}" if missing else ""
-        raise TargetImportError(
-            f"{owner}: cannot import '{module_name}' (target '{target}'): {type(exc).__name__}: {exc}{hint}"
-        ) from exc
+        raise TargetImportError(f"{owner}: cannot import '{module_name}' (target '{target}'): {type(exc).__name__}: {exc}{hint}") from exc
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)

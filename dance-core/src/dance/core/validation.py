@@ -24,8 +24,8 @@ __all__ = [
     "check_finite",
     "check_nonempty",
     "check_same_cells",
-    "counts_matrix",
     "counts_location",
+    "counts_matrix",
     "require_batches",
     "require_labels",
     "require_obs",
@@ -49,7 +49,9 @@ def check_nonempty(adata: AnnData, role: str = "adata") -> None:
     if adata.n_obs == 0:
         raise DanceInputError(f"{_prefix(role)}X has no cells (0 rows); expected at least one cell", field=f"{_prefix(role)}X")
     if adata.n_vars == 0:
-        raise DanceInputError(f"{_prefix(role)}X has no features (0 columns); expected at least one gene or feature", field=f"{_prefix(role)}X")
+        raise DanceInputError(
+            f"{_prefix(role)}X has no features (0 columns); expected at least one gene or feature", field=f"{_prefix(role)}X"
+        )
 
 
 def check_finite(matrix: Any, where: str) -> None:
@@ -61,9 +63,7 @@ def check_finite(matrix: Any, where: str) -> None:
     if bad.any():
         n_bad = int(bad.sum())
         kind = "NaN" if np.isnan(values[bad]).any() else "infinite"
-        raise DanceInputError(
-            f"{where} contains {n_bad} {kind} value(s); expected finite numbers (drop or impute them first)", field=where
-        )
+        raise DanceInputError(f"{where} contains {n_bad} {kind} value(s); expected finite numbers (drop or impute them first)", field=where)
 
 
 def counts_location(adata: AnnData, keys: DataKeys, role: str = "adata") -> str:
@@ -118,7 +118,9 @@ def require_obs(adata: AnnData, key: str, *, role: str = "adata", what: str, opt
     return adata.obs[key]
 
 
-def require_labels(adata: AnnData, keys: DataKeys, *, role: str = "adata", min_classes: int = 2, subset: np.ndarray | None = None) -> pd.Series:
+def require_labels(
+    adata: AnnData, keys: DataKeys, *, role: str = "adata", min_classes: int = 2, subset: np.ndarray | None = None
+) -> pd.Series:
     """Return the label column, checking it has at least ``min_classes`` classes (among ``subset``)."""
     labels = require_obs(adata, keys.label_key, role=role, what="cell-type labels", option="label_key")
     considered = labels[subset] if subset is not None else labels

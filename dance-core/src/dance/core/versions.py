@@ -8,8 +8,23 @@ import platform
 __all__ = ["package_versions"]
 
 LIBRARIES = (
-    "numpy", "scipy", "pandas", "anndata", "scanpy", "scikit-learn", "pydantic", "pluggy", "pooch", "h5py",
-    "torch", "torch-geometric", "faiss-cpu", "faiss-gpu", "POT", "igraph", "leidenalg",
+    "numpy",
+    "scipy",
+    "pandas",
+    "anndata",
+    "scanpy",
+    "scikit-learn",
+    "pydantic",
+    "pluggy",
+    "pooch",
+    "h5py",
+    "torch",
+    "torch-geometric",
+    "faiss-cpu",
+    "faiss-gpu",
+    "POT",
+    "igraph",
+    "leidenalg",
 )
 
 

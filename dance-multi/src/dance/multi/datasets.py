@@ -11,7 +11,15 @@ EMBEDDED = "dance.multi.data"
 NEURIPS = "Luecken et al. (2021) A sandbox for prediction and integration of DNA, RNA, and proteins in single cells. NeurIPS Datasets and Benchmarks"
 
 
-def _op(path: str, sha256: str, size: int, base: str = OP, local: str = "multimodal/openproblems_bmmc", package: str | None = None, name: str | None = None) -> DataFile:
+def _op(
+    path: str,
+    sha256: str,
+    size: int,
+    base: str = OP,
+    local: str = "multimodal/openproblems_bmmc",
+    package: str | None = None,
+    name: str | None = None,
+) -> DataFile:
     task_dir, filename = path.split("/")
     stem = filename.split(".")[0]
     return DataFile(
@@ -23,8 +31,18 @@ def _op(path: str, sha256: str, size: int, base: str = OP, local: str = "multimo
     )
 
 
-CITE_RNA = _op("common/openproblems_bmmc_cite_starter.output_rna.h5ad", "e111b6ad48f7236b9291dab56d0aa2ebcc1a5f8d1d402fa232d9bfe3d1af6f61", 1578699, package=EMBEDDED)
-CITE_ADT = _op("common/openproblems_bmmc_cite_starter.output_mod2.h5ad", "ad4df05778c27c930bdb9764452af0fa381cbd9b3fb8de669420148f20fb1fed", 618443, package=EMBEDDED)
+CITE_RNA = _op(
+    "common/openproblems_bmmc_cite_starter.output_rna.h5ad",
+    "e111b6ad48f7236b9291dab56d0aa2ebcc1a5f8d1d402fa232d9bfe3d1af6f61",
+    1578699,
+    package=EMBEDDED,
+)
+CITE_ADT = _op(
+    "common/openproblems_bmmc_cite_starter.output_mod2.h5ad",
+    "ad4df05778c27c930bdb9764452af0fa381cbd9b3fb8de669420148f20fb1fed",
+    618443,
+    package=EMBEDDED,
+)
 MULTIOME_RNA = DataFile(
     path="multimodal/openproblems_bmmc/multiome_paired_edaa879332/openproblems_bmmc_multiome_starter.output_rna.h5ad",
     sha256="53efc0c9c9fb205587d18087e9010846c7532d8de23daea26ff5a410b029cea6",
@@ -78,10 +96,26 @@ DATASETS: tuple[DatasetSpec, ...] = (
         description="The challenge's own files: train_mod1/train_mod2 (311 cells) and test_mod1/test_mod2 (289 cells).",
         citation=NEURIPS,
         files=(
-            _op("predict_modality/openproblems_bmmc_cite_starter.train_mod1.h5ad", "059c7c9912f8aaee38694429816f6d0cb79452cb2e59389dee927dd2f964ebb4", 700053),
-            _op("predict_modality/openproblems_bmmc_cite_starter.train_mod2.h5ad", "df744042ae8cd61b7fcf8c8fabffe34cab6b87c5350907be9c617c6ef5d9d66e", 287507),
-            _op("predict_modality/openproblems_bmmc_cite_starter.test_mod1.h5ad", "8300207f3478f4f4b931854a5337c6128433933f00e8ad662ef661b021af123d", 719105),
-            _op("predict_modality/openproblems_bmmc_cite_starter.test_mod2.h5ad", "76b1c4fd5370958db39426d16f6cf8f406a571baf1685aff408f2713ef794bab", 269574),
+            _op(
+                "predict_modality/openproblems_bmmc_cite_starter.train_mod1.h5ad",
+                "059c7c9912f8aaee38694429816f6d0cb79452cb2e59389dee927dd2f964ebb4",
+                700053,
+            ),
+            _op(
+                "predict_modality/openproblems_bmmc_cite_starter.train_mod2.h5ad",
+                "df744042ae8cd61b7fcf8c8fabffe34cab6b87c5350907be9c617c6ef5d9d66e",
+                287507,
+            ),
+            _op(
+                "predict_modality/openproblems_bmmc_cite_starter.test_mod1.h5ad",
+                "8300207f3478f4f4b931854a5337c6128433933f00e8ad662ef661b021af123d",
+                719105,
+            ),
+            _op(
+                "predict_modality/openproblems_bmmc_cite_starter.test_mod2.h5ad",
+                "76b1c4fd5370958db39426d16f6cf8f406a571baf1685aff408f2713ef794bab",
+                269574,
+            ),
         ),
         shape="600 cells x (1000 genes, 134 proteins)",
     ),
@@ -93,12 +127,36 @@ DATASETS: tuple[DatasetSpec, ...] = (
         description="The challenge's files; mod2 rows are aligned to mod1 with the train/test solution matrices.",
         citation=NEURIPS,
         files=(
-            _op("match_modality/openproblems_bmmc_cite_starter.train_mod1.h5ad", "039ffdcc45dde1609de1a1ffc74c1cf813685a364e0fafdef05e900f5b8723df", 700056),
-            _op("match_modality/openproblems_bmmc_cite_starter.train_mod2.h5ad", "8443069e4f80414f5c781b00017d0444f979c36f7bde2d4ab2146541cb37005d", 278618),
-            _op("match_modality/openproblems_bmmc_cite_starter.train_sol.h5ad", "884d092e2529b3985b150c8b42f32fabbd72c5f20a911180d197e3382c0d2be8", 51312),
-            _op("match_modality/openproblems_bmmc_cite_starter.test_mod1.h5ad", "b094d564c88d40e7bb5aaf02526d0d7996a199188373bcc85d5e8cbca91618cc", 719108),
-            _op("match_modality/openproblems_bmmc_cite_starter.test_mod2.h5ad", "b2a4f51cbd650465c4914425a01e6e00b6fbf3bf61d7f5b1387ee2c9c1e3c409", 262628),
-            _op("match_modality/openproblems_bmmc_cite_starter.test_sol.h5ad", "75e9949481f5f4291b0774f43d5c3758b921f1951e0c76018e26c534a30ceda4", 51312),
+            _op(
+                "match_modality/openproblems_bmmc_cite_starter.train_mod1.h5ad",
+                "039ffdcc45dde1609de1a1ffc74c1cf813685a364e0fafdef05e900f5b8723df",
+                700056,
+            ),
+            _op(
+                "match_modality/openproblems_bmmc_cite_starter.train_mod2.h5ad",
+                "8443069e4f80414f5c781b00017d0444f979c36f7bde2d4ab2146541cb37005d",
+                278618,
+            ),
+            _op(
+                "match_modality/openproblems_bmmc_cite_starter.train_sol.h5ad",
+                "884d092e2529b3985b150c8b42f32fabbd72c5f20a911180d197e3382c0d2be8",
+                51312,
+            ),
+            _op(
+                "match_modality/openproblems_bmmc_cite_starter.test_mod1.h5ad",
+                "b094d564c88d40e7bb5aaf02526d0d7996a199188373bcc85d5e8cbca91618cc",
+                719108,
+            ),
+            _op(
+                "match_modality/openproblems_bmmc_cite_starter.test_mod2.h5ad",
+                "b2a4f51cbd650465c4914425a01e6e00b6fbf3bf61d7f5b1387ee2c9c1e3c409",
+                262628,
+            ),
+            _op(
+                "match_modality/openproblems_bmmc_cite_starter.test_sol.h5ad",
+                "75e9949481f5f4291b0774f43d5c3758b921f1951e0c76018e26c534a30ceda4",
+                51312,
+            ),
         ),
         shape="600 cells x (1000 genes, 134 proteins)",
     ),
@@ -110,9 +168,21 @@ DATASETS: tuple[DatasetSpec, ...] = (
         description="mod1 (RNA), mod2 (protein) and the solution file holding the cell types.",
         citation=NEURIPS,
         files=(
-            _op("joint_embedding/openproblems_bmmc_cite_starter.mod1.h5ad", "c96dd74de6863863ab6e2d05fe2c264311a1659b35d690131f0201ab12054f23", 1413921),
-            _op("joint_embedding/openproblems_bmmc_cite_starter.mod2.h5ad", "f8793523b4e5230c1fa7bd09128ed9687ffd8ee8082e7df83041e9a75c2c6e4f", 538529),
-            _op("joint_embedding/openproblems_bmmc_cite_starter.solution.h5ad", "9c66794325719e2e2caab61efe5cdfc433d4ba474ee6f81d297cd8f159feb5b8", 992430),
+            _op(
+                "joint_embedding/openproblems_bmmc_cite_starter.mod1.h5ad",
+                "c96dd74de6863863ab6e2d05fe2c264311a1659b35d690131f0201ab12054f23",
+                1413921,
+            ),
+            _op(
+                "joint_embedding/openproblems_bmmc_cite_starter.mod2.h5ad",
+                "f8793523b4e5230c1fa7bd09128ed9687ffd8ee8082e7df83041e9a75c2c6e4f",
+                538529,
+            ),
+            _op(
+                "joint_embedding/openproblems_bmmc_cite_starter.solution.h5ad",
+                "9c66794325719e2e2caab61efe5cdfc433d4ba474ee6f81d297cd8f159feb5b8",
+                992430,
+            ),
         ),
         shape="600 cells x (1000 genes, 134 proteins)",
     ),
@@ -158,7 +228,9 @@ DATASETS: tuple[DatasetSpec, ...] = (
         description="The SCOT benchmark features (already reduced, not counts) of paired RNA and ATAC; the pairing scores FOSCTTM.",
         citation="Demetci et al. (2022) SCOT: single-cell multi-omics alignment with optimal transport. J Comput Biol 29:3-18",
         files=tuple(
-            DataFile(path=f"multimodal/snareseq_scot/{name}", sha256=sha, url=f"https://github.com/rsinghlab/SCOT/raw/14649be6/data/SNARE/{name}")
+            DataFile(
+                path=f"multimodal/snareseq_scot/{name}", sha256=sha, url=f"https://github.com/rsinghlab/SCOT/raw/14649be6/data/SNARE/{name}"
+            )
             for name, sha in (
                 ("SNAREseq_rna_feat.npy", "a8a2c2bbfc036dea5b350d01dd2180b93bb3b1c0008bed49493080348da96a9b"),
                 ("SNAREseq_atac_feat.npy", "80d685b6517c100a7fd612846ad38209b64ed9caf095d1630af5a1d7797bd79c"),

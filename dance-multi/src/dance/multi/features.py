@@ -51,7 +51,7 @@ def _counts_or_x(adata: AnnData, keys: DataKeys | None) -> tuple[object, bool]:
     if layer in adata.layers:
         return adata.layers[layer], True
     values = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
-    is_counts = bool(values.size) and values.min() >= 0 and np.allclose(values[: 100_000], np.round(values[: 100_000]))
+    is_counts = bool(values.size) and values.min() >= 0 and np.allclose(values[:100_000], np.round(values[:100_000]))
     return adata.X, is_counts
 
 
@@ -122,10 +122,16 @@ def gene_activity(atac: AnnData, genes: pd.DataFrame, *, upstream: int = 2000, k
 
     parsed = [PEAK_NAME.match(str(name)) for name in atac.var_names]
     if not all(parsed):
-        bad = next(str(n) for n, m in zip(atac.var_names, parsed) if not m)
-        raise DanceInputError(f"mod2.var_names must be peaks named chrom-start-end (e.g. chr1-9980-10480); got '{bad}'", field="mod2.var_names")
+        bad = next(str(n) for n, m in zip(atac.var_names, parsed, strict=False) if not m)
+        raise DanceInputError(
+            f"mod2.var_names must be peaks named chrom-start-end (e.g. chr1-9980-10480); got '{bad}'", field="mod2.var_names"
+        )
     peaks = pd.DataFrame(
-        {"chrom": [m.group("chrom") for m in parsed], "start": [int(m.group("start")) for m in parsed], "end": [int(m.group("end")) for m in parsed]}
+        {
+            "chrom": [m.group("chrom") for m in parsed],
+            "start": [int(m.group("start")) for m in parsed],
+            "end": [int(m.group("end")) for m in parsed],
+        }
     )
     region_start = np.where(genes["strand"] == "+", genes["start"] - upstream, genes["start"]).clip(0)
     region_end = np.where(genes["strand"] == "+", genes["end"], genes["end"] + upstream)
@@ -139,7 +145,7 @@ def gene_activity(atac: AnnData, genes: pd.DataFrame, *, upstream: int = 2000, k
             continue
         lo = np.searchsorted(running_end, region_start[gene_idx], side="right")
         hi = np.searchsorted(starts, region_end[gene_idx], side="left")
-        for g, a, b in zip(gene_idx, lo, hi):
+        for g, a, b in zip(gene_idx, lo, hi, strict=False):
             for p in range(a, b):
                 if ends[p] > region_start[g]:
                     rows.append(peak_idx[p])

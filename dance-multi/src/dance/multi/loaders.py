@@ -66,14 +66,18 @@ def load_neurips_predict(files: dict[str, Path], task: str) -> Modalities:
     parts = {key: read_h5ad(_file(files, f".{key}.h5ad")) for key in ("train_mod1", "train_mod2", "test_mod1", "test_mod2")}
     mod1 = ad.concat([parts["train_mod1"], parts["test_mod1"]], merge="first")
     mod2 = ad.concat([parts["train_mod2"], parts["test_mod2"]], merge="first")
-    mod1.obs["split"] = pd.Categorical(["train"] * parts["train_mod1"].n_obs + ["test"] * parts["test_mod1"].n_obs, categories=["train", "test"])
+    mod1.obs["split"] = pd.Categorical(
+        ["train"] * parts["train_mod1"].n_obs + ["test"] * parts["test_mod1"].n_obs, categories=["train", "test"]
+    )
     return Modalities(mod1, mod2[mod1.obs_names].copy(), ("rna", "adt"))
 
 
 def _aligned(mod2: ad.AnnData, solution: ad.AnnData, mod1: ad.AnnData) -> ad.AnnData:
     pairing = solution.X.toarray() if sp.issparse(solution.X) else np.asarray(solution.X)
     if pairing.shape != (mod1.n_obs, mod2.n_obs) or not np.allclose(pairing.sum(axis=1), 1):
-        raise DanceInputError(f"solution matrix of shape {pairing.shape} is not a pairing of {mod1.n_obs} x {mod2.n_obs} cells", field="sol")
+        raise DanceInputError(
+            f"solution matrix of shape {pairing.shape} is not a pairing of {mod1.n_obs} x {mod2.n_obs} cells", field="sol"
+        )
     aligned = mod2[np.argmax(pairing, axis=1)].copy()
     aligned.obs_names = mod1.obs_names
     return aligned
@@ -135,8 +139,12 @@ def load_snareseq(files: dict[str, Path], task: str) -> Modalities:
     atac = np.load(_file(files, "SNAREseq_atac_feat.npy"))
     labels = np.loadtxt(_file(files, "SNAREseq_rna_types.txt"), dtype=int)
     metadata = pd.read_csv(_file(files, "SNAREseq_metadata.txt"), sep="\t")
-    names = dict(zip(metadata["LabelID"], metadata["CellType"]))
-    barcodes = metadata["Barcode"].astype(str).to_numpy() if len(metadata) == rna.shape[0] else np.array([f"cell_{i}" for i in range(rna.shape[0])])
+    names = dict(zip(metadata["LabelID"], metadata["CellType"], strict=False))
+    barcodes = (
+        metadata["Barcode"].astype(str).to_numpy()
+        if len(metadata) == rna.shape[0]
+        else np.array([f"cell_{i}" for i in range(rna.shape[0])])
+    )
     cell_types = pd.Categorical([names.get(v, str(v)) for v in labels])
 
     def make(x: np.ndarray, prefix: str) -> ad.AnnData:

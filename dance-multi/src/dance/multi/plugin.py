@@ -10,15 +10,38 @@ NEURIPS = "Lance et al. (2022) Multimodal single cell data integration challenge
 
 # (task, name, target, summary, citation, default)
 MODELS: tuple[tuple[str, str, str, str, str, bool], ...] = (
-    ("modality_prediction", "svd_regression", "dance.multi.modality_prediction.svd_regression:SVDRegression",
-     "Truncated SVD of the source modality + ridge regression (NeurIPS 2021 baseline)", NEURIPS, True),
-    ("modality_matching", "svd_matching", "dance.multi.modality_matching.svd_matching:SVDMatching",
-     "Shared SVD space + soft top-k and bipartite assignment (NeurIPS 2021 baseline)", NEURIPS, True),
-    ("joint_embedding", "pca_lsi", "dance.multi.joint_embedding.pca_lsi:PCALSI",
-     "Concatenated PCA / LSI of both modalities (NeurIPS 2021 baseline)", NEURIPS, True),
-    ("multiomics_integration", "geneactivity_pca", "dance.multi.multiomics_integration.geneactivity_pca:GeneActivityPCA",
-     "ATAC gene activity + joint PCA with RNA",
-     "Stuart et al. (2019) Comprehensive integration of single-cell data. Cell 177:1888-1902", True),
+    (
+        "modality_prediction",
+        "svd_regression",
+        "dance.multi.modality_prediction.svd_regression:SVDRegression",
+        "Truncated SVD of the source modality + ridge regression (NeurIPS 2021 baseline)",
+        NEURIPS,
+        True,
+    ),
+    (
+        "modality_matching",
+        "svd_matching",
+        "dance.multi.modality_matching.svd_matching:SVDMatching",
+        "Shared SVD space + soft top-k and bipartite assignment (NeurIPS 2021 baseline)",
+        NEURIPS,
+        True,
+    ),
+    (
+        "joint_embedding",
+        "pca_lsi",
+        "dance.multi.joint_embedding.pca_lsi:PCALSI",
+        "Concatenated PCA / LSI of both modalities (NeurIPS 2021 baseline)",
+        NEURIPS,
+        True,
+    ),
+    (
+        "multiomics_integration",
+        "geneactivity_pca",
+        "dance.multi.multiomics_integration.geneactivity_pca:GeneActivityPCA",
+        "ATAC gene activity + joint PCA with RNA",
+        "Stuart et al. (2019) Comprehensive integration of single-cell data. Cell 177:1888-1902",
+        True,
+    ),
 )
 
 

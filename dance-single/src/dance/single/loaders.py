@@ -64,7 +64,9 @@ def _read_mca_pair(data_path: Path, label_path: Path, prefix: str) -> tuple[pd.D
         counts = pd.read_csv(data_path, index_col=0)  # genes x cells
         labels = pd.read_csv(label_path, index_col=0)
     except Exception as exc:
-        raise DanceInputError(f"{data_path} / {label_path} are not readable MCA CSV files ({type(exc).__name__}: {exc})", field=str(data_path)) from exc
+        raise DanceInputError(
+            f"{data_path} / {label_path} are not readable MCA CSV files ({type(exc).__name__}: {exc})", field=str(data_path)
+        ) from exc
     if "Cell_type" not in labels.columns:
         raise DanceInputError(f"{label_path} has no Cell_type column (columns: {list(labels.columns)})", field=str(label_path))
     cells = counts.columns.astype(str)

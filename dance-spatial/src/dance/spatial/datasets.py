@@ -15,7 +15,11 @@ def _local(path: str, sha256: str, size: int, source: str, package: str | None =
 
 
 CEREBELLUM_REF = _local(
-    "spatial/spacexr_ref_cerebellum.h5ad", "3e419bd8821e552fc7bbe50917032044a09bb9dcae8043dee7c6a6f4b76a6991", 259639, f"{SPACEXR}/Reference/Vignette", EMBEDDED
+    "spatial/spacexr_ref_cerebellum.h5ad",
+    "3e419bd8821e552fc7bbe50917032044a09bb9dcae8043dee7c6a6f4b76a6991",
+    259639,
+    f"{SPACEXR}/Reference/Vignette",
+    EMBEDDED,
 )
 
 DATASETS: tuple[DatasetSpec, ...] = (
@@ -65,8 +69,18 @@ DATASETS: tuple[DatasetSpec, ...] = (
         ),
         citation="Song & Su (2021) DSTG: deconvoluting spatial transcriptomics data through graph-based artificial intelligence. Brief Bioinform 22:bbaa414",
         files=(
-            _local("spatial/DSTG_example_0.h5ad", "f7755b9efb85be9c046a6f6231154bdfdde32c7ce66c836e13cab999f7a8dbb6", 1504951, "https://github.com/Su-informatics-lab/DSTG/tree/4a2f958a/DSTG/synthetic_data"),
-            _local("spatial/DSTG_example_1.h5ad", "e96033c368c15805095c3b9936f1da6ab8e4751b9d20b64c84e2f155b610fca2", 1533617, "https://github.com/Su-informatics-lab/DSTG/tree/4a2f958a/DSTG/synthetic_data"),
+            _local(
+                "spatial/DSTG_example_0.h5ad",
+                "f7755b9efb85be9c046a6f6231154bdfdde32c7ce66c836e13cab999f7a8dbb6",
+                1504951,
+                "https://github.com/Su-informatics-lab/DSTG/tree/4a2f958a/DSTG/synthetic_data",
+            ),
+            _local(
+                "spatial/DSTG_example_1.h5ad",
+                "e96033c368c15805095c3b9936f1da6ab8e4751b9d20b64c84e2f155b610fca2",
+                1533617,
+                "https://github.com/Su-informatics-lab/DSTG/tree/4a2f958a/DSTG/synthetic_data",
+            ),
         ),
         shape="1000 spots x 500 genes",
     ),
@@ -77,7 +91,12 @@ DATASETS: tuple[DatasetSpec, ...] = (
         tasks=("cell_type_deconvolution",),
         citation=RCTD,
         files=(
-            _local("spatial/spacexr_slideseq_cerebellum.h5ad", "9c213f99889736920ce668ed40965ba053fa4822afef931cfbc4fcd5cc684423", 65538, f"{SPACEXR}/SpatialRNA/Vignette"),
+            _local(
+                "spatial/spacexr_slideseq_cerebellum.h5ad",
+                "9c213f99889736920ce668ed40965ba053fa4822afef931cfbc4fcd5cc684423",
+                65538,
+                f"{SPACEXR}/SpatialRNA/Vignette",
+            ),
             CEREBELLUM_REF.model_copy(update={"package": None}),
         ),
         shape="100 beads x 378 genes",
@@ -89,8 +108,18 @@ DATASETS: tuple[DatasetSpec, ...] = (
         tasks=("cell_type_deconvolution",),
         citation=RCTD,
         files=(
-            _local("spatial/spacexr_spatial_merfish.h5ad", "f434e026a018bca9af8b7093f09c092f86b576b1113501c3c5cf71b224b9cf42", 192017, f"{SPACEXR}/SpatialRNA/MERFISH"),
-            _local("spatial/spacexr_ref_merfish.h5ad", "ec99ccd5df6af585cf99e0041f4d387a65b47ff1b9a0f52733e18492b31cf4d7", 133875, f"{SPACEXR}/Reference/MERFISH"),
+            _local(
+                "spatial/spacexr_spatial_merfish.h5ad",
+                "f434e026a018bca9af8b7093f09c092f86b576b1113501c3c5cf71b224b9cf42",
+                192017,
+                f"{SPACEXR}/SpatialRNA/MERFISH",
+            ),
+            _local(
+                "spatial/spacexr_ref_merfish.h5ad",
+                "ec99ccd5df6af585cf99e0041f4d387a65b47ff1b9a0f52733e18492b31cf4d7",
+                133875,
+                f"{SPACEXR}/Reference/MERFISH",
+            ),
         ),
         shape="750 cells x 134 genes",
     ),
@@ -101,8 +130,18 @@ DATASETS: tuple[DatasetSpec, ...] = (
         tasks=("cell_type_deconvolution",),
         citation=RCTD,
         files=(
-            _local("spatial/spacexr_spatial_visium_testes.h5ad", "56cec543fff1ee7a0128181157cba157d0d43e13444ec6088dd0090ab9910906", 188234, f"{SPACEXR}/SpatialRNA/Visium_testes"),
-            _local("spatial/spacexr_ref_visium_testes.h5ad", "bd8778ea7351f7fc2252c84bd5d416b2f91738e4ee7390b378108e534a6a16f9", 197093, f"{SPACEXR}/Reference/Visium_testes"),
+            _local(
+                "spatial/spacexr_spatial_visium_testes.h5ad",
+                "56cec543fff1ee7a0128181157cba157d0d43e13444ec6088dd0090ab9910906",
+                188234,
+                f"{SPACEXR}/SpatialRNA/Visium_testes",
+            ),
+            _local(
+                "spatial/spacexr_ref_visium_testes.h5ad",
+                "bd8778ea7351f7fc2252c84bd5d416b2f91738e4ee7390b378108e534a6a16f9",
+                197093,
+                f"{SPACEXR}/Reference/Visium_testes",
+            ),
         ),
         shape="313 spots x 276 genes",
     ),
@@ -113,7 +152,14 @@ DATASETS: tuple[DatasetSpec, ...] = (
         tasks=("spatial_domain",),
         description="Raw counts of 25,753 genes with coordinates; no annotated domains, so runs report no metric.",
         citation="Moncada et al. (2020) Integrating microarray-based spatial transcriptomics and single-cell RNA-seq reveals tissue architecture in pancreatic ductal adenocarcinomas. Nat Biotechnol 38:333-342",
-        files=(_local("spatial/CARD_PDAC_spatial.h5ad", "ac9846bf2431788134b765e346c4e4bc5a3bafe269cf6b08edd81e191d4ddf38", 2112830, "https://github.com/YingMa0107/CARD/tree/fffffab5/data"),),
+        files=(
+            _local(
+                "spatial/CARD_PDAC_spatial.h5ad",
+                "ac9846bf2431788134b765e346c4e4bc5a3bafe269cf6b08edd81e191d4ddf38",
+                2112830,
+                "https://github.com/YingMa0107/CARD/tree/fffffab5/data",
+            ),
+        ),
         shape="428 spots x 25753 genes",
     ),
     DatasetSpec(
@@ -124,14 +170,24 @@ DATASETS: tuple[DatasetSpec, ...] = (
         description="filtered_feature_bc_matrix.h5, tissue_positions_list.csv (Space Ranger < 2.0 layout) and scalefactors_json.json.",
         citation="Palla et al. (2022) Squidpy: a scalable framework for spatial omics analysis. Nat Methods 19:171-178",
         files=(
-            _local("spatial/visium_tiny_10x/filtered_feature_bc_matrix.h5", "9b6cb386df8327ea7aec1d3ea87c73bac766dbf9b03003d70154c024c61f855a", 35962, "https://github.com/scverse/squidpy/tree/be17fcf6/tests/_data"),
+            _local(
+                "spatial/visium_tiny_10x/filtered_feature_bc_matrix.h5",
+                "9b6cb386df8327ea7aec1d3ea87c73bac766dbf9b03003d70154c024c61f855a",
+                35962,
+                "https://github.com/scverse/squidpy/tree/be17fcf6/tests/_data",
+            ),
             DataFile(
                 path="spatial/visium_tiny_10x/tissue_positions_list.csv",
                 sha256="4a3233fee509e56dcd5680f6fb6edeb9373d46a1e47fd5f9af3c90e2c34e1752",
                 url="https://github.com/scverse/squidpy/raw/be17fcf6/tests/_data/spatial/tissue_positions_list.csv",
                 size=3737,
             ),
-            _local("spatial/visium_tiny_10x/scalefactors_json.json", "569586afb623a0aa90aaa7997894d954ea4242e5796e9fedfed4826f6be349dc", 179, "https://github.com/scverse/squidpy/tree/be17fcf6/tests/_data/spatial"),
+            _local(
+                "spatial/visium_tiny_10x/scalefactors_json.json",
+                "569586afb623a0aa90aaa7997894d954ea4242e5796e9fedfed4826f6be349dc",
+                179,
+                "https://github.com/scverse/squidpy/tree/be17fcf6/tests/_data/spatial",
+            ),
         ),
         shape="100 spots x 100 genes",
     ),

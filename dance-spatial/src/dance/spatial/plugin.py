@@ -8,10 +8,22 @@ from dance.spatial.datasets import DATASETS
 
 # (task, name, target, summary, citation, default)
 MODELS: tuple[tuple[str, str, str, str, str, bool], ...] = (
-    ("spatial_domain", "louvain", "dance.spatial.spatial_domain.louvain:Louvain", "Louvain communities of spot expression (no coordinates)",
-     "Blondel et al. (2008) Fast unfolding of communities in large networks. J Stat Mech P10008", True),
-    ("cell_type_deconvolution", "nnls", "dance.spatial.deconvolution.nnls:NNLS", "Non-negative least squares on reference signatures",
-     "Lawson & Hanson (1974) Solving Least Squares Problems. Prentice-Hall", True),
+    (
+        "spatial_domain",
+        "louvain",
+        "dance.spatial.spatial_domain.louvain:Louvain",
+        "Louvain communities of spot expression (no coordinates)",
+        "Blondel et al. (2008) Fast unfolding of communities in large networks. J Stat Mech P10008",
+        True,
+    ),
+    (
+        "cell_type_deconvolution",
+        "nnls",
+        "dance.spatial.deconvolution.nnls:NNLS",
+        "Non-negative least squares on reference signatures",
+        "Lawson & Hanson (1974) Solving Least Squares Problems. Prentice-Hall",
+        True,
+    ),
 )
 
 

@@ -31,7 +31,7 @@ def split_reference(cells: AnnData, *, label_key: str = "cell_type", fraction: f
         members = np.flatnonzero(labels == label)
         if len(members) < 2:
             continue
-        n_pool = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
+        n_pool = min(len(members) - 1, max(1, round(fraction * len(members))))
         pool[rng.choice(members, size=n_pool, replace=False)] = True
     return cells[pool].copy(), cells[~pool].copy()
 

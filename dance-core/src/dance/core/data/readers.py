@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from dance.core.containers import Modalities
 
-__all__ = ["read_any", "read_h5ad", "read_h5mu_modalities", "read_labelled_h5", "read_10x_h5"]
+__all__ = ["read_10x_h5", "read_any", "read_h5ad", "read_h5mu_modalities", "read_labelled_h5"]
 
 
 def _not_readable(path: Path, what: str, exc: BaseException) -> DanceInputError:
@@ -81,7 +81,11 @@ def read_labelled_h5(path: str | Path, *, counts: str = "X", labels: str = "Y", 
         with h5py.File(path, "r") as handle:
             x = np.asarray(handle[counts][()])
             y = np.asarray(handle[labels][()]) if labels in handle else None
-            extra = {k: np.asarray(handle[k][()]) for k in handle.keys() if k not in (counts, labels) and handle[k].ndim == 2 and handle[k].shape[0] == x.shape[0]}
+            extra = {
+                k: np.asarray(handle[k][()])
+                for k in handle
+                if k not in (counts, labels) and handle[k].ndim == 2 and handle[k].shape[0] == x.shape[0]
+            }
     except Exception as exc:
         raise _not_readable(path, "HDF5 (X/Y)", exc) from exc
     adata = ad.AnnData(X=x.astype(np.float32))

@@ -44,7 +44,9 @@ class EmbeddingEvaluation:
         Neighbours of the kNN graph (scIB uses 15).
     """
 
-    def __init__(self, embedding: Any, labels: Any | None = None, batch: Any | None = None, *, seed: int = 0, n_neighbors: int = 15) -> None:
+    def __init__(
+        self, embedding: Any, labels: Any | None = None, batch: Any | None = None, *, seed: int = 0, n_neighbors: int = 15
+    ) -> None:
         self.embedding = np.asarray(embedding, dtype=np.float32)
         self.labels = None if labels is None else np.asarray(labels).astype(str)
         self.batch = None if batch is None else np.asarray(batch).astype(str)

@@ -173,7 +173,7 @@ class TaskContract:
         if not self.preserves_cells:
             return view
         source = original.copy()
-        for view_role, source_role in zip(roles_of(view).values(), roles_of(source).values()):
+        for view_role, source_role in zip(roles_of(view).values(), roles_of(source).values(), strict=False):
             if keys.split_key in view_role.obs.columns and view_role.n_obs == source_role.n_obs:
                 source_role.obs[keys.split_key] = view_role.obs[keys.split_key].to_numpy()
         return source
@@ -189,7 +189,9 @@ class TaskContract:
         return {}
 
     # ------------------------------------------------------------------ run helpers
-    def suggest_params(self, model_cls: type[DanceModel], data: TaskData, keys: DataKeys, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def suggest_params(
+        self, model_cls: type[DanceModel], data: TaskData, keys: DataKeys, params: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Parameters derived from the data (e.g. the number of clusters) and notes for the result."""
         return params, {}
 
@@ -198,7 +200,7 @@ class TaskContract:
         import numpy as np
 
         broken = []
-        for role, adata in roles_of(data).items():
+        for role in roles_of(data):
             copy = data.copy()
             target = roles_of(copy)[role]
             x = target.X.toarray() if hasattr(target.X, "toarray") else np.array(target.X, dtype=float)
@@ -222,7 +224,7 @@ def split_labels(n_obs: int, labels: Any | None, *, test_fraction: float, seed: 
     rng = np.random.default_rng(seed)
     split = np.full(n_obs, "train", dtype=object)
     if labels is None:
-        test = rng.choice(n_obs, size=max(1, int(round(test_fraction * n_obs))), replace=False)
+        test = rng.choice(n_obs, size=max(1, round(test_fraction * n_obs)), replace=False)
         split[test] = "test"
         return split
     import pandas as pd
@@ -231,7 +233,7 @@ def split_labels(n_obs: int, labels: Any | None, *, test_fraction: float, seed: 
     series = series[series.notna()].astype(str)
     for _, members in sorted(series.groupby(series).indices.items()):
         members = series.index.to_numpy()[members]
-        n_test = int(round(test_fraction * len(members)))
+        n_test = round(test_fraction * len(members))
         if len(members) >= 2 and n_test >= 1:
             split[rng.choice(members, size=min(n_test, len(members) - 1), replace=False)] = "test"
     return split
@@ -307,14 +309,18 @@ class PartitionContract(TaskContract):
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         return truth.pair(prediction)
 
-    def write_output(self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         import pandas as pd
 
         out = data.copy()
         out.obs[f"{model_name}_pred"] = pd.Categorical(prediction.astype(str))
         return {"output": out}
 
-    def suggest_params(self, model_cls: type[DanceModel], data: AnnData, keys: DataKeys, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    def suggest_params(
+        self, model_cls: type[DanceModel], data: AnnData, keys: DataKeys, params: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         if "n_clusters" not in model_cls.Params.model_fields:
             return params, {}
         if params.get("n_clusters") is not None:

@@ -47,11 +47,24 @@ SPEC = TaskSpec(
     inputs=(
         FieldSpec(role="adata", slot="X", description="expression (raw counts for models that need them)"),
         FieldSpec(role="adata", slot="obs", key="batch", option="batch_key", description="batch of each cell (at least two)"),
-        FieldSpec(role="adata", slot="obs", key="cell_type", option="label_key", required=False, description="cell types, for bio-conservation metrics"),
+        FieldSpec(
+            role="adata",
+            slot="obs",
+            key="cell_type",
+            option="label_key",
+            required=False,
+            description="cell types, for bio-conservation metrics",
+        ),
     ),
     outputs=(
         FieldSpec(role="adata", slot="obsm", key="X_{model}", description="integrated embedding"),
-        FieldSpec(role="adata", slot="layers", key="{model}_corrected", required=False, description="corrected expression (feature-correcting models)"),
+        FieldSpec(
+            role="adata",
+            slot="layers",
+            key="{model}_corrected",
+            required=False,
+            description="corrected expression (feature-correcting models)",
+        ),
     ),
     metrics=("nmi", "ari", "asw_label", "asw_batch", "graph_connectivity", "bio_conservation", "batch_correction", "overall"),
 )
@@ -109,22 +122,32 @@ class BatchIntegration(TaskContract):
 
         kind = getattr(model, "output_kind", "embedding")
         if not isinstance(prediction, IntegrationOutput):
-            prediction = IntegrationOutput(embedding=None, corrected=prediction) if kind == "corrected" else IntegrationOutput(embedding=prediction)
+            prediction = (
+                IntegrationOutput(embedding=None, corrected=prediction) if kind == "corrected" else IntegrationOutput(embedding=prediction)
+            )
         if prediction.corrected is not None:
             corrected = prediction.corrected
             if corrected.shape != (data.n_obs, data.n_vars):
-                raise DanceInputError(f"corrected expression must have shape {(data.n_obs, data.n_vars)}; got {corrected.shape}", field="prediction")
+                raise DanceInputError(
+                    f"corrected expression must have shape {(data.n_obs, data.n_vars)}; got {corrected.shape}", field="prediction"
+                )
             v.check_finite(corrected, "corrected expression")
             if prediction.embedding is None:
                 prediction.embedding = corrected_embedding(corrected)
-        embedding = np.asarray(prediction.embedding.toarray() if sp.issparse(prediction.embedding) else prediction.embedding, dtype=np.float32)
+        embedding = np.asarray(
+            prediction.embedding.toarray() if sp.issparse(prediction.embedding) else prediction.embedding, dtype=np.float32
+        )
         if embedding.ndim != 2 or embedding.shape[0] != data.n_obs or embedding.shape[1] < 2:
-            raise DanceInputError(f"integrated embedding must be (cells={data.n_obs}) x (dims >= 2); got {embedding.shape}", field="prediction")
+            raise DanceInputError(
+                f"integrated embedding must be (cells={data.n_obs}) x (dims >= 2); got {embedding.shape}", field="prediction"
+            )
         v.check_finite(embedding, "integrated embedding")
         prediction.embedding = embedding
         return prediction
 
-    def evaluation_inputs(self, prediction: IntegrationOutput, truth: IntegrationTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+    def evaluation_inputs(
+        self, prediction: IntegrationOutput, truth: IntegrationTruth, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> tuple[Any, Any]:
         from dance.core.metrics.embedding import EmbeddingEvaluation
 
         if not isinstance(prediction, IntegrationOutput):
@@ -145,7 +168,9 @@ class BatchIntegration(TaskContract):
             metrics["overall"] = 0.6 * metrics["bio_conservation"] + 0.4 * metrics["batch_correction"]
         return metrics
 
-    def write_output(self, data: AnnData, prediction: IntegrationOutput, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: AnnData, prediction: IntegrationOutput, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         out = data.copy()
         out.obsm[f"X_{model_name}"] = prediction.embedding
         if prediction.corrected is not None:
@@ -169,4 +194,6 @@ def corrected_embedding(corrected: Any, n_comps: int = 50) -> Any:
     sd = x.std(axis=0)
     x = x / np.where(sd > 0, sd, 1.0)
     n = int(min(n_comps, x.shape[0] - 1, x.shape[1]))
-    return PCA(n_components=n, random_state=0, svd_solver="randomized" if min(x.shape) > 500 else "full").fit_transform(x).astype(np.float32)
+    return (
+        PCA(n_components=n, random_state=0, svd_solver="randomized" if min(x.shape) > 500 else "full").fit_transform(x).astype(np.float32)
+    )

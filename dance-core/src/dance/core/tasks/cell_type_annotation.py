@@ -43,7 +43,14 @@ SPEC = TaskSpec(
     inputs=(
         FieldSpec(role="adata", slot="X", description="expression (raw counts for models that need them)"),
         FieldSpec(role="adata", slot="obs", key="cell_type", option="label_key", description="cell-type labels of the training cells"),
-        FieldSpec(role="adata", slot="obs", key="split", option="split_key", required=False, description="'train'/'test'; seeded stratified split if absent"),
+        FieldSpec(
+            role="adata",
+            slot="obs",
+            key="split",
+            option="split_key",
+            required=False,
+            description="'train'/'test'; seeded stratified split if absent",
+        ),
     ),
     outputs=(FieldSpec(role="adata", slot="obs", key="{model}_pred", description="predicted cell type"),),
     metrics=("accuracy", "macro_f1"),
@@ -102,7 +109,9 @@ class CellTypeAnnotation(TaskContract):
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         return truth.pair(prediction)
 
-    def write_output(self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         import pandas as pd
 
         out = data.copy()

@@ -45,12 +45,29 @@ SPEC = TaskSpec(
     roles=("spots", "reference"),
     inputs=(
         FieldSpec(role="spots", slot="X", description="spot expression"),
-        FieldSpec(role="spots", slot="obsm", key="spatial", option="spatial_key", required=False, description="coordinates (spatial methods)"),
-        FieldSpec(role="spots", slot="obsm", key="proportions", option="proportions_key", required=False, description="true proportions, for evaluation"),
+        FieldSpec(
+            role="spots", slot="obsm", key="spatial", option="spatial_key", required=False, description="coordinates (spatial methods)"
+        ),
+        FieldSpec(
+            role="spots",
+            slot="obsm",
+            key="proportions",
+            option="proportions_key",
+            required=False,
+            description="true proportions, for evaluation",
+        ),
         FieldSpec(role="reference", slot="X", description="reference expression"),
-        FieldSpec(role="reference", slot="obs", key="cell_type", option="label_key", description="cell types (or obsm['proportions'] of pseudo-spots)"),
+        FieldSpec(
+            role="reference",
+            slot="obs",
+            key="cell_type",
+            option="label_key",
+            description="cell types (or obsm['proportions'] of pseudo-spots)",
+        ),
     ),
-    outputs=(FieldSpec(role="spots", slot="obsm", key="proportions", description="predicted proportions (DataFrame, one column per type)"),),
+    outputs=(
+        FieldSpec(role="spots", slot="obsm", key="proportions", description="predicted proportions (DataFrame, one column per type)"),
+    ),
     metrics=("mse", "jsd"),
 )
 
@@ -103,7 +120,13 @@ class CellTypeDeconvolution(TaskContract):
         if keys.label_key in ref.obs.columns:
             v.require_labels(ref, keys, role="reference", min_classes=2)
         elif keys.proportions_key not in ref.obsm:
-            v.require_obs(ref, keys.label_key, role="reference", what="the cell type of each reference cell (or obsm['proportions'] for a pseudo-spot reference)", option="label_key")
+            v.require_obs(
+                ref,
+                keys.label_key,
+                role="reference",
+                what="the cell type of each reference cell (or obsm['proportions'] for a pseudo-spot reference)",
+                option="label_key",
+            )
         shared = data.spots.var_names.intersection(ref.var_names)
         if len(shared) == 0:
             raise DanceInputError(
@@ -124,7 +147,9 @@ class CellTypeDeconvolution(TaskContract):
             del view.spots.obsm[keys.proportions_key]
         return view, truth
 
-    def check_prediction(self, prediction: Any, data: SpotsAndReference, keys: DataKeys, *, model: DanceModel | None = None) -> pd.DataFrame:
+    def check_prediction(
+        self, prediction: Any, data: SpotsAndReference, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> pd.DataFrame:
         import numpy as np
 
         types = reference_cell_types(data.reference, keys)
@@ -141,12 +166,16 @@ class CellTypeDeconvolution(TaskContract):
         frame.loc[:, :] = values / totals
         return frame
 
-    def evaluation_inputs(self, prediction: pd.DataFrame, truth: pd.DataFrame, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+    def evaluation_inputs(
+        self, prediction: pd.DataFrame, truth: pd.DataFrame, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> tuple[Any, Any]:
         columns = list(truth.columns)
         aligned = prediction.reindex(columns=columns, fill_value=0.0).to_numpy()
         return truth.to_numpy(), aligned
 
-    def write_output(self, data: SpotsAndReference, prediction: pd.DataFrame, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: SpotsAndReference, prediction: pd.DataFrame, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         out = data.spots.copy()
         if keys.proportions_key in out.obsm:
             out.obsm["proportions_true"] = proportions_frame(out.obsm[keys.proportions_key], out.obs_names, _truth_columns(out, keys))

@@ -30,7 +30,14 @@ SPEC = TaskSpec(
     roles=("adata",),
     inputs=(
         FieldSpec(role="adata", slot="X", description="expression (raw counts for models that need them)"),
-        FieldSpec(role="adata", slot="obs", key="cell_type", option="label_key", required=False, description="labels for evaluation and the number of clusters"),
+        FieldSpec(
+            role="adata",
+            slot="obs",
+            key="cell_type",
+            option="label_key",
+            required=False,
+            description="labels for evaluation and the number of clusters",
+        ),
     ),
     outputs=(FieldSpec(role="adata", slot="obs", key="{model}_pred", description="cluster of each cell"),),
     metrics=("ari", "nmi"),

@@ -34,7 +34,9 @@ SPEC = TaskSpec(
     target="dance.core.tasks.imputation:Imputation",
     input_kind="single",
     roles=("adata",),
-    inputs=(FieldSpec(role="adata", slot="layers", key="counts", option="counts_layer", description="raw counts (or X when it holds counts)"),),
+    inputs=(
+        FieldSpec(role="adata", slot="layers", key="counts", option="counts_layer", description="raw counts (or X when it holds counts)"),
+    ),
     outputs=(FieldSpec(role="adata", slot="layers", key="{model}_imputed", description="imputed values, count scale"),),
     metrics=("mse", "pearson"),
 )
@@ -85,7 +87,7 @@ class Imputation(TaskContract):
         # in canonical CSR, nonzero() lists entries in the order of .data
         rows, cols = counts.nonzero()
         rng = np.random.default_rng(seed)
-        n_mask = max(1, int(round(self.mask_fraction * counts.nnz)))
+        n_mask = max(1, round(self.mask_fraction * counts.nnz))
         chosen = np.sort(rng.choice(counts.nnz, size=n_mask, replace=False))
         truth = HeldOutEntries(rows[chosen], cols[chosen], counts.data[chosen].copy())
         masked = counts.copy()
@@ -99,10 +101,14 @@ class Imputation(TaskContract):
     def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         return matrix_shape_check(prediction, (data.n_obs, data.n_vars), "imputed matrix")
 
-    def evaluation_inputs(self, prediction: Any, truth: HeldOutEntries, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+    def evaluation_inputs(
+        self, prediction: Any, truth: HeldOutEntries, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> tuple[Any, Any]:
         return truth.pair(prediction)
 
-    def write_output(self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         out = data.copy()
         out.layers[f"{model_name}_imputed"] = prediction
         return {"output": out}

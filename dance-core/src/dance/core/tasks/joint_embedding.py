@@ -79,7 +79,9 @@ class JointEmbedding(TaskContract):
 
         return truth, EmbeddingEvaluation(prediction[truth.positions], labels=truth.labels, seed=getattr(model, "seed", 0))
 
-    def write_output(self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         mod1, mod2 = data.mod1.copy(), data.mod2.copy()
         mod1.obsm[f"X_{model_name}"] = prediction
         mod2.obsm[f"X_{model_name}"] = prediction

@@ -96,7 +96,8 @@ class ModalityMatching(TaskContract):
             raise DanceInputError("the training cells of mod1 and mod2 must be the same cells in the same order", field="mod2.obs_names")
         if (~train1).sum() != (~train2).sum():
             raise DanceInputError(
-                f"mod1 has {(~train1).sum()} test cells and mod2 {(~train2).sum()}; matching needs the same number", field="mod2.obs['split']"
+                f"mod1 has {(~train1).sum()} test cells and mod2 {(~train2).sum()}; matching needs the same number",
+                field="mod2.obs['split']",
             )
 
     def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, Any]:
@@ -134,7 +135,9 @@ class ModalityMatching(TaskContract):
             raise DanceInputError("matching scores must be non-negative", field="prediction")
         return sp.csr_matrix(matrix, dtype=np.float32)
 
-    def write_output(self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         import numpy as np
 
         train1, train2 = split_masks(data, keys)

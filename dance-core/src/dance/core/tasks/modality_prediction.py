@@ -123,10 +123,14 @@ class ModalityPrediction(TaskContract):
         matrix = matrix_shape_check(prediction, (data.mod1.n_obs, data.mod2.n_vars), "predicted mod2 matrix")
         return matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix, dtype=np.float32)
 
-    def evaluation_inputs(self, prediction: Any, truth: PredictionTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
+    def evaluation_inputs(
+        self, prediction: Any, truth: PredictionTruth, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> tuple[Any, Any]:
         return truth.values, prediction[truth.positions]
 
-    def write_output(self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         from anndata import AnnData
 
         predicted = AnnData(X=prediction, obs=data.mod1.obs.copy(), var=data.mod2.var.copy())

@@ -110,7 +110,9 @@ class MultiomicsIntegration(TaskContract):
             raise DanceInputError(f"the two embeddings must share dimensions; got {emb1.shape[1]} and {emb2.shape[1]}", field="prediction")
         return emb1, emb2
 
-    def write_output(self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None) -> dict[str, AnnData]:
+    def write_output(
+        self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
+    ) -> dict[str, AnnData]:
         mod1, mod2 = data.mod1.copy(), data.mod2.copy()
         mod1.obsm[f"X_{model_name}"] = prediction[0]
         mod2.obsm[f"X_{model_name}"] = prediction[1]

@@ -38,7 +38,9 @@ SPEC = TaskSpec(
     inputs=(
         FieldSpec(role="adata", slot="X", description="spot expression (raw counts for models that need them)"),
         FieldSpec(role="adata", slot="obsm", key="spatial", option="spatial_key", description="spot coordinates (2 or 3 columns)"),
-        FieldSpec(role="adata", slot="obs", key="cell_type", option="label_key", required=False, description="annotated domains, for evaluation"),
+        FieldSpec(
+            role="adata", slot="obs", key="cell_type", option="label_key", required=False, description="annotated domains, for evaluation"
+        ),
     ),
     outputs=(FieldSpec(role="adata", slot="obs", key="{model}_pred", description="domain of each spot"),),
     metrics=("ari", "nmi"),

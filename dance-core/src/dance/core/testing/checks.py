@@ -81,7 +81,7 @@ def _equal_predictions(a: Any, b: Any) -> bool:
     if isinstance(a, IntegrationOutput):
         return _equal_predictions(a.embedding, b.embedding) and _equal_predictions(a.corrected, b.corrected)
     if isinstance(a, (tuple, list)):
-        return len(a) == len(b) and all(_equal_predictions(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_equal_predictions(x, y) for x, y in zip(a, b, strict=False))
     if a is None or b is None:
         return a is b
     if isinstance(a, pd.DataFrame):
@@ -150,7 +150,9 @@ def check_predict_contract(spec: ModelSpec, registry: Registry) -> None:
     prediction = model.predict(view)
     contract = registry.contract(spec.task)
     contract.check_prediction(prediction, view, DataKeys(), model=model)
-    outputs = contract.write_output(contract.output_source(view, data, DataKeys()), prediction, DataKeys(), model_name=spec.name, model=model)
+    outputs = contract.write_output(
+        contract.output_source(view, data, DataKeys()), prediction, DataKeys(), model_name=spec.name, model=model
+    )
     assert outputs, "write_output produced nothing"
 
 
@@ -184,7 +186,7 @@ def check_input_not_modified(spec: ModelSpec, registry: Registry) -> None:
     model = _model(spec, registry, data).fit(view)
     model.predict(view)
     model.score(data)
-    for (name, before), (_, after) in zip(before_data + before_view, _snapshot(data) + _snapshot(view)):
+    for (name, before), (_, after) in zip(before_data + before_view, _snapshot(data) + _snapshot(view), strict=False):
         assert _same(before, after), f"the model modified the input ({name})"
 
 

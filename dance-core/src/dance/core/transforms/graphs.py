@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 __all__ = ["cell_gene_graph", "knn_graph", "spatial_graph"]
 
 
-def knn_graph(adata: AnnData, *, n_neighbors: int = 15, use_rep: str = "X_pca", metric: Literal["euclidean", "cosine"] = "euclidean", seed: int = 0) -> AnnData:
+def knn_graph(
+    adata: AnnData, *, n_neighbors: int = 15, use_rep: str = "X_pca", metric: Literal["euclidean", "cosine"] = "euclidean", seed: int = 0
+) -> AnnData:
     """kNN graph on ``obsm[use_rep]`` in scanpy's layout: ``obsp['distances']``,
     ``obsp['connectivities']`` (UMAP fuzzy simplicial set) and ``uns['neighbors']``.
 

@@ -82,7 +82,9 @@ def apply_pipeline(
         targets = [s.on] if s.on else list(roles)
         for role in targets:
             if role not in roles:
-                raise DanceInputError(f"pipeline step {s.describe()} names role '{role}'; this data has {', '.join(roles)}", field="pipeline")
+                raise DanceInputError(
+                    f"pipeline step {s.describe()} names role '{role}'; this data has {', '.join(roles)}", field="pipeline"
+                )
             extra = _optional_arguments(fn, keys=keys, seed=seed)
             roles[role] = fn(roles[role], **s.params, **extra)
     if isinstance(result, Modalities):

@@ -75,7 +75,11 @@ def log_normalize(adata: AnnData, *, keys: DataKeys, target_sum: float | None = 
 
 def filter_genes(adata: AnnData, *, min_cells: int = 1, min_counts: int | None = None) -> AnnData:
     """Drop genes detected in fewer than ``min_cells`` cells (or with fewer total counts)."""
-    keep, _ = sc.pp.filter_genes(adata, min_cells=min_cells, inplace=False) if min_counts is None else sc.pp.filter_genes(adata, min_counts=min_counts, inplace=False)
+    keep, _ = (
+        sc.pp.filter_genes(adata, min_cells=min_cells, inplace=False)
+        if min_counts is None
+        else sc.pp.filter_genes(adata, min_counts=min_counts, inplace=False)
+    )
     if not keep.any():
         raise DanceInputError(f"filter_genes(min_cells={min_cells}) removed every gene", field="X")
     adata._inplace_subset_var(keep)

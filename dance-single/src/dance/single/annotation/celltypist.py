@@ -79,7 +79,7 @@ class CellTypist(CellTypeAnnotationModel):
         self.classifier_ = classifier
         self.selected_ = selected
         self.genes_ = data.var_names.copy()
-        self.notes_ = {"celltypist_features": int(len(selected))}
+        self.notes_ = {"celltypist_features": len(selected)}
 
     def _predict(self, data: Any) -> Any:
         x = data[:, self.genes_].X

@@ -1,0 +1,1 @@
+"""An example dance plugin: spectral clustering (model) and a MERFISH reference (dataset)."""

@@ -1,0 +1,107 @@
+"""Sessions for testing dance: each package installed alone with its declared dependencies, the
+example plugin, everything together, a demo run, and lint.
+
+``nox -t ci`` runs what CI runs (the README's test command). Every session installs
+``torch==2.13.0`` before anything that might pull torch, so pip never fetches the multi-GB CUDA build.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = False
+nox.options.default_venv_backend = "venv"
+
+TORCH = "torch==2.13.0"
+PYTEST = ["pytest", "--run-slow", "-p", "no:cacheprovider"]
+
+
+def _install_torch_first(session: nox.Session) -> None:
+    session.install(TORCH)
+
+
+def _package_session(session: nox.Session, folder: str) -> None:
+    _install_torch_first(session)
+    session.install(f"./{folder}[test]")
+    session.run(*PYTEST, f"{folder}/tests", *session.posargs)
+
+
+@nox.session(name="tests-core", tags=["ci"])
+def tests_core(session: nox.Session) -> None:
+    """dance-core alone: no CLI, no models, no deep learning."""
+    session.install("./dance-core[test]")
+    session.run(*PYTEST, "dance-core/tests", *session.posargs)
+
+
+@nox.session(name="tests-cli", tags=["ci"])
+def tests_cli(session: nox.Session) -> None:
+    """dance-cli with dance-core only (tests use their own plugin)."""
+    session.install("./dance-cli[test]")
+    session.run(*PYTEST, "dance-cli/tests", *session.posargs)
+
+
+@nox.session(name="tests-single", tags=["ci"])
+def tests_single(session: nox.Session) -> None:
+    """dance-single installed alone (pulls dance-core and dance-cli), its tests incl. real data."""
+    _package_session(session, "dance-single")
+
+
+@nox.session(name="tests-multi", tags=["ci"])
+def tests_multi(session: nox.Session) -> None:
+    """dance-multi installed alone, its tests incl. real data."""
+    _package_session(session, "dance-multi")
+
+
+@nox.session(name="tests-spatial", tags=["ci"])
+def tests_spatial(session: nox.Session) -> None:
+    """dance-spatial installed alone, its tests incl. real data."""
+    _package_session(session, "dance-spatial")
+
+
+@nox.session(name="example-plugin", tags=["ci"])
+def example_plugin(session: nox.Session) -> None:
+    """The third-party example: installed from its folder against dance-core, listed, run, and checked."""
+    session.install("./dance-cli", "./examples/dance-plugin-example[test]")
+    session.run(*PYTEST, "examples/dance-plugin-example/tests", *session.posargs)
+    listing = session.run("dance", "list", "models", "--task", "clustering", "--format", "json", silent=True)
+    if '"spectral"' not in listing:
+        session.error("the example plugin's model is missing from `dance list`")
+    session.run(
+        "dance",
+        "run",
+        "clustering",
+        "--model",
+        "spectral",
+        "--dataset",
+        "merfish_hypothalamus_reference",
+        "--out",
+        f"{session.create_tmp()}/spectral",
+    )
+
+
+@nox.session(name="tests-integration", tags=["ci"])
+def tests_integration(session: nox.Session) -> None:
+    """Every package and the example plugin together: the cross-package and CLI end-to-end tests."""
+    _install_torch_first(session)
+    session.install(
+        "./dance-core[test]", "./dance-cli", "./dance-single", "./dance-multi", "./dance-spatial", "./examples/dance-plugin-example"
+    )
+    session.run(*PYTEST, "tests", *session.posargs)
+
+
+@nox.session(name="demo")
+def demo(session: nox.Session) -> None:
+    """The README's main job: install everything and cluster the embedded PBMC 4K cells."""
+    _install_torch_first(session)
+    session.install("./dance-core", "./dance-cli", "./dance-single", "./dance-multi", "./dance-spatial")
+    session.run("dance", "run", "clustering", "--out", f"{session.create_tmp()}/demo")
+
+
+@nox.session(name="lint", tags=["ci"])
+def lint(session: nox.Session) -> None:
+    """ruff over every package, the tests and the example."""
+    session.install("ruff")
+    session.run(
+        "ruff", "check", "dance-core", "dance-cli", "dance-single", "dance-multi", "dance-spatial", "tests", "examples", "noxfile.py"
+    )
