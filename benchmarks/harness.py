@@ -1,0 +1,173 @@
+"""Shared machinery of dance's benchmarks: run a grid of models x datasets x seeds through the
+real ``dance run`` command (one fresh process per run, so timings and peak memory are per run),
+and write the results as Markdown and CSV next to published values.
+
+Heavy runs on a shared machine should hold the lock ``/tmp/dance-bench.lock`` (``flock``) so
+timings are not disturbed by other benchmarks.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "benchmarks"
+LOCK = Path("/tmp/dance-bench.lock")
+
+
+@contextmanager
+def bench_lock() -> Any:
+    """Hold the machine-wide benchmark lock (other benchmark processes wait)."""
+    with open(LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass
+class Run:
+    task: str
+    model: str
+    dataset: str
+    seed: int
+    params: dict[str, Any] = field(default_factory=dict)
+    extra_args: tuple[str, ...] = ()
+
+    def command(self, out: Path) -> list[str]:
+        args = [
+            sys.executable,
+            "-m",
+            "dance.cli",
+            "run",
+            self.task,
+            "--model",
+            self.model,
+            "--dataset",
+            self.dataset,
+            "--seed",
+            str(self.seed),
+        ]
+        args += ["--out", str(out), "--format", "json", *self.extra_args]
+        for key, value in self.params.items():
+            args += ["--set", f"{key}={json.dumps(value)}"]
+        return args
+
+
+def run_one(run: Run, out_root: Path, *, timeout: int = 3600, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run one (model, dataset, seed) and return a flat record (metrics, seconds, memory, status)."""
+    out = out_root / f"{run.task}-{run.model}-{run.dataset}-seed{run.seed}"
+    started = time.perf_counter()
+    completed = subprocess.run(run.command(out), capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    record: dict[str, Any] = {"task": run.task, "model": run.model, "dataset": run.dataset, "seed": run.seed}
+    if completed.returncode != 0:
+        record.update(
+            status="failed", error=(completed.stderr.strip().splitlines() or ["?"])[-1], wall_seconds=time.perf_counter() - started
+        )
+        return record
+    result = json.loads(completed.stdout)
+    record.update(
+        status="ok",
+        fit_seconds=result["fit_seconds"],
+        predict_seconds=result["predict_seconds"],
+        peak_memory_mb=result["peak_memory_mb"],
+        wall_seconds=round(time.perf_counter() - started, 2),
+        device=result["device"],
+        **{f"metric_{k}": v for k, v in result["metrics"].items()},
+        **{f"note_{k}": v for k, v in result["notes"].items() if isinstance(v, (int, float, str))},
+    )
+    return record
+
+
+def run_grid(runs: Iterable[Run], out_root: Path, *, lock: bool = True, log: bool = True) -> pd.DataFrame:
+    """Run every run (under the benchmark lock) and return one row per run."""
+    out_root.mkdir(parents=True, exist_ok=True)
+    records = []
+    for run in runs:
+        if lock:
+            with bench_lock():
+                record = run_one(run, out_root)
+        else:
+            record = run_one(run, out_root)
+        records.append(record)
+        if log:
+            metrics = {k[7:]: round(v, 4) for k, v in record.items() if k.startswith("metric_")}
+            print(
+                f"{run.task} {run.model} {run.dataset} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s",
+                flush=True,
+            )
+    return pd.DataFrame.from_records(records)
+
+
+def summarise(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean and standard deviation over seeds per (model, dataset), with timing and memory."""
+    ok = frame[frame["status"] == "ok"]
+    rows = []
+    for (model, dataset), group in ok.groupby(["model", "dataset"], sort=False):
+        row: dict[str, Any] = {"model": model, "dataset": dataset, "seeds": len(group)}
+        for metric in metrics:
+            column = f"metric_{metric}"
+            if column in group:
+                row[f"{metric}_mean"] = group[column].mean()
+                row[f"{metric}_std"] = group[column].std(ddof=0)
+        row["fit_seconds_mean"] = group["fit_seconds"].mean()
+        row["peak_memory_mb_max"] = group["peak_memory_mb"].max()
+        rows.append(row)
+    failed = frame[frame["status"] != "ok"]
+    for _, bad in failed.iterrows():
+        rows.append({"model": bad["model"], "dataset": bad["dataset"], "seeds": 0, "error": bad.get("error")})
+    return pd.DataFrame(rows)
+
+
+def write_tables(
+    summary: pd.DataFrame,
+    stem: str,
+    *,
+    title: str,
+    metrics: list[str],
+    reported: Mapping[tuple[str, str], float] | None = None,
+    reported_label: str = "DANCE reported",
+    notes: str = "",
+) -> tuple[Path, Path]:
+    """``docs/benchmarks/<stem>.md`` and ``.csv``: mean ± std per metric, seconds, memory, reported values."""
+    DOCS.mkdir(parents=True, exist_ok=True)
+    table = summary.copy()
+    if reported is not None:
+        table[reported_label] = [reported.get((m, d)) for m, d in zip(table["model"], table["dataset"], strict=True)]
+    csv_path = DOCS / f"{stem}.csv"
+    table.to_csv(csv_path, index=False)
+    header = ["model", "dataset", "seeds", *[m for m in metrics], "fit s", "peak MB"] + ([reported_label] if reported is not None else [])
+    lines = [f"# {title}", "", notes.strip(), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        cells = [str(row["model"]), str(row["dataset"]), str(row.get("seeds", ""))]
+        for metric in metrics:
+            mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
+            cells.append("failed" if pd.isna(mean) else f"{mean:.3f} ± {std:.3f}")
+        cells.append("" if pd.isna(row.get("fit_seconds_mean")) else f"{row['fit_seconds_mean']:.1f}")
+        cells.append("" if pd.isna(row.get("peak_memory_mb_max")) else f"{row['peak_memory_mb_max']:.0f}")
+        if reported is not None:
+            value = row.get(reported_label)
+            cells.append("" if value is None or pd.isna(value) else f"{value:.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}; "
+        f"generated {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC by `benchmarks/{stem}.py`.",
+    ]
+    md_path = DOCS / f"{stem}.md"
+    md_path.write_text("\n".join(lines) + "\n")
+    return md_path, csv_path
