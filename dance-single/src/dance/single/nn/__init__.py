@@ -1,0 +1,1 @@
+"""torch building blocks shared by dance-single's deep models (one job per module)."""

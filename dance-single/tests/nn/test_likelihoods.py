@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from dance.single.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood, zinb_loss
+
+
+def test_nb_matches_scipy():
+    x = torch.tensor([0.0, 1.0, 5.0, 30.0], dtype=torch.float64)
+    mu = torch.tensor([0.5, 2.0, 5.0, 20.0], dtype=torch.float64)
+    theta = torch.tensor([1.0, 3.0, 0.5, 10.0], dtype=torch.float64)
+    p = (theta / (theta + mu)).numpy()
+    expected = stats.nbinom.logpmf(x.numpy(), theta.numpy(), p)
+    assert np.allclose(nb_log_likelihood(x, mu, theta, eps=0).numpy(), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("pi", [0.0, 0.3, 0.9])
+def test_zinb_is_a_mixture_with_a_point_mass_at_zero(pi):
+    x = torch.arange(0, 40, dtype=torch.float64)
+    mu, theta = torch.full_like(x, 4.0), torch.full_like(x, 2.0)
+    p = torch.full_like(x, pi)
+    log_p = zinb_log_likelihood(x, mu, theta, pi=p, eps=1e-12)
+    nb = torch.exp(nb_log_likelihood(x, mu, theta, eps=0))
+    expected = (1 - pi) * nb
+    expected[0] += pi
+    assert torch.allclose(torch.exp(log_p), expected, atol=1e-6)
+    logits = torch.logit(p.clamp(1e-12, 1 - 1e-12))
+    assert torch.allclose(zinb_log_likelihood(x, mu, theta, pi_logits=logits, eps=1e-12), log_p, atol=1e-6)
+
+
+def test_zinb_loss_uses_size_factors():
+    x = torch.tensor([[0.0, 4.0], [2.0, 8.0]])
+    mu = torch.tensor([[0.5, 2.0], [0.5, 2.0]])
+    theta = torch.ones(2, 2)
+    pi = torch.full((2, 2), 0.1)
+    scaled = zinb_loss(x, mu, theta, pi, scale_factor=torch.tensor([2.0, 4.0]))
+    direct = zinb_loss(x, mu * torch.tensor([[2.0], [4.0]]), theta, pi)
+    assert torch.isclose(scaled, direct)
+    assert zinb_loss(x, mu, theta, pi, ridge_lambda=1.0) > zinb_loss(x, mu, theta, pi)
