@@ -109,9 +109,12 @@ def list_entries(
             render.print_json(rows)
             return
         render.print_table(
-            f"{len(rows)} tasks",
-            ["task", "models", "default model", "default dataset", "metrics", "summary"],
-            [(r["name"], len(r["models"]), r["default_model"], r["default_dataset"], ", ".join(r["metrics"]), r["summary"]) for r in rows],
+            f"{len(rows)} tasks (dance info TASK for its contract; --format json for everything)",
+            ["task", "models", "datasets", "default model", "default dataset", "metrics"],
+            [
+                (r["name"], len(r["models"]), len(r["datasets"]), r["default_model"], r["default_dataset"], ", ".join(r["metrics"]))
+                for r in rows
+            ],
         )
         return
     specs: list[Any] = {
@@ -266,10 +269,11 @@ def run(
         return
     rows = [(name, render.format_metric(value)) for name, value in result.metrics_table()]
     title = f"{result.task} / {result.model} on {result.input} (seed {result.seed}, {result.device})"
+    render.console.print(title, highlight=False, markup=False)
     if rows:
-        render.print_table(title, ["metric", "value"], rows)
+        render.print_table(None, ["metric", "value"], rows)
     else:
-        render.console.print(f"{title}: {result.notes.get('metrics', 'no metrics')}", highlight=False, markup=False)
+        render.console.print(f"  {result.notes.get('metrics', 'no metrics')}", highlight=False, markup=False)
     for key, value in result.notes.items():
         if key != "metrics":
             render.console.print(f"  {key}: {value}", highlight=False, markup=False)
