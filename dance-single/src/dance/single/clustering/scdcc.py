@@ -1,0 +1,157 @@
+"""scDCC: scDeepCluster with pairwise must-link / cannot-link constraints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from dance.single.clustering.scdeepcluster import ScDeepCluster
+from dance.single.nn.clustering import soft_assignment
+from dance.single.nn.likelihoods import zinb_loss
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+__all__ = ["PairwiseConstraints", "ScDCC", "draw_pairwise_constraints", "pairwise_loss"]
+
+
+@dataclass(frozen=True)
+class PairwiseConstraints:
+    """Index pairs of cells that must be (``must_link``) or cannot be (``cannot_link``) together."""
+
+    must_link: np.ndarray  # shape (n, 2)
+    cannot_link: np.ndarray  # shape (m, 2)
+
+    def __len__(self) -> int:
+        return len(self.must_link) + len(self.cannot_link)
+
+
+def draw_pairwise_constraints(labels: np.ndarray, n_pairs: int, *, labelled_fraction: float, seed: int) -> PairwiseConstraints:
+    """scDCC's protocol: label a random ``labelled_fraction`` of the cells that have a label, then
+    draw ``n_pairs`` distinct random pairs of labelled cells; same label -> must-link, different
+    label -> cannot-link (``generate_random_pair`` of the authors' code, on the labelled subset as
+    in DANCE's example). Cells without a label (NaN / None) are never used.
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels, dtype=object)
+    known = np.flatnonzero([value is not None and value == value for value in labels])  # value == value is False for NaN
+    empty = PairwiseConstraints(np.empty((0, 2), dtype=np.int64), np.empty((0, 2), dtype=np.int64))
+    if n_pairs <= 0 or len(known) < 2:
+        return empty
+    chosen = rng.choice(known, size=max(2, int(np.ceil(labelled_fraction * len(known)))), replace=False)
+    n_possible = len(chosen) * (len(chosen) - 1) // 2
+    n_pairs = min(n_pairs, n_possible)
+    seen: set[tuple[int, int]] = set()
+    must, cannot = [], []
+    while len(seen) < n_pairs:
+        i, j = rng.choice(chosen, size=2, replace=False)
+        key = (min(i, j), max(i, j))
+        if key in seen:
+            continue
+        seen.add(key)
+        (must if labels[i] == labels[j] else cannot).append((int(i), int(j)))
+    as_array = lambda pairs: np.asarray(pairs, dtype=np.int64).reshape(-1, 2)  # noqa: E731
+    return PairwiseConstraints(as_array(must), as_array(cannot))
+
+
+def pairwise_loss(q1: torch.Tensor, q2: torch.Tensor, kind: str, eps: float = 1e-10) -> torch.Tensor:
+    """scDCC's constraint losses on soft assignments: must-link ``-log Σ_j q1_j q2_j`` (the two cells
+    fall in the same cluster), cannot-link ``-log(1 - Σ_j q1_j q2_j)``; mean over pairs.
+    """
+    same = torch.sum(q1 * q2, dim=1)
+    if kind == "must_link":
+        return torch.mean(-torch.log(same + eps))
+    if kind == "cannot_link":
+        return torch.mean(-torch.log(1.0 - same + eps))
+    raise ValueError(f"unknown constraint kind '{kind}'")
+
+
+class ScDCC(ScDeepCluster):
+    """scDCC (Tian, Zhang, Zhang & Wei 2021, Nat Commun 12:1873).
+
+    scDeepCluster's model and training (see :class:`ScDeepCluster`; same defaults) with prior
+    knowledge as pairwise constraints: after each clustering epoch, mini-batches of must-link
+    pairs are trained on ``ml_weight * (-log Σ q_i q_j) + ZINB(i) + ZINB(j)`` and mini-batches of
+    cannot-link pairs on ``cl_weight * (-log(1 - Σ q_i q_j))``, as in the authors' code.
+
+    Constraints come from known labels, following the paper's protocol: a random
+    ``labelled_fraction`` of the labelled cells is taken as known and ``n_pairwise`` random pairs
+    of them become must-link (same label) or cannot-link (different labels) constraints. The
+    labels are read at fit time from ``obs[constraint_key]`` (default: the task's label key),
+    where cells without a label may be NaN. When evaluating through ``dance run``, the contract
+    hides the label column, so scDCC runs with zero constraints and behaves exactly like
+    scDeepCluster (which is also how DANCE's reproduction scripts ran it: ``--n_pairwise 0``);
+    ``notes_['constraints']`` says which. To use constraints there, provide a column holding the
+    labels of the known cells only and name it with ``constraint_key``.
+    """
+
+    name = "scdcc"
+
+    class Params(ScDeepCluster.Params):
+        n_pairwise: int = Field(1000, ge=0, description="number of random constraint pairs drawn among the known cells (0: none)")
+        labelled_fraction: float = Field(0.1, gt=0, le=1, description="fraction of the labelled cells whose labels are known")
+        constraint_key: str | None = Field(None, description="obs column with the known labels (NaN elsewhere); None: the task's label key")
+        ml_weight: float = Field(1.0, ge=0, description="weight of the must-link loss")
+        cl_weight: float = Field(1.0, ge=0, description="weight of the cannot-link loss")
+
+    quick_params = {**ScDeepCluster.quick_params, "n_pairwise": 50}
+
+    def _constraints(self, data: AnnData, n_clusters: int) -> PairwiseConstraints | None:
+        p = self.params
+        key = p.constraint_key or self.keys.label_key
+        if p.n_pairwise == 0:
+            self.notes_.update(constraints="none: n_pairwise=0", n_must_link=0, n_cannot_link=0)
+            return None
+        if key not in data.obs.columns:
+            self.notes_.update(constraints=f"none: no obs['{key}'] at fit time (hidden by the evaluation)", n_must_link=0, n_cannot_link=0)
+            return None
+        values = data.obs[key].astype(object).to_numpy()
+        constraints = draw_pairwise_constraints(values, p.n_pairwise, labelled_fraction=p.labelled_fraction, seed=self.seed)
+        self.notes_.update(
+            constraints=f"{p.labelled_fraction:g} of the labelled cells of obs['{key}']",
+            n_must_link=len(constraints.must_link),
+            n_cannot_link=len(constraints.cannot_link),
+        )
+        return constraints if len(constraints) else None
+
+    def _constraint_epoch(
+        self,
+        constraints: PairwiseConstraints | None,
+        x: torch.Tensor,
+        counts: torch.Tensor,
+        size_factors: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
+    ) -> None:
+        if constraints is None:
+            return
+        p = self.params
+        module, centres = self.module_, self.centres_
+        device = x.device
+        for start in range(0, len(constraints.must_link), p.batch_size):
+            pairs = torch.from_numpy(constraints.must_link[start : start + p.batch_size]).to(device)
+            i, j = pairs[:, 0], pairs[:, 1]
+            z1, mean1, disp1, pi1 = module(x[i], generator)
+            z2, mean2, disp2, pi2 = module(x[j], generator)
+            loss = (
+                p.ml_weight * pairwise_loss(soft_assignment(z1, centres, p.alpha), soft_assignment(z2, centres, p.alpha), "must_link")
+                + zinb_loss(counts[i], mean1, disp1, pi1, scale_factor=size_factors[i])
+                + zinb_loss(counts[j], mean2, disp2, pi2, scale_factor=size_factors[j])
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        for start in range(0, len(constraints.cannot_link), p.batch_size):
+            pairs = torch.from_numpy(constraints.cannot_link[start : start + p.batch_size]).to(device)
+            i, j = pairs[:, 0], pairs[:, 1]
+            # only the clean embeddings matter here; the decoder is not part of the cannot-link loss
+            q1 = soft_assignment(module.encode(x[i]), centres, p.alpha)
+            q2 = soft_assignment(module.encode(x[j]), centres, p.alpha)
+            loss = p.cl_weight * pairwise_loss(q1, q2, "cannot_link")
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
