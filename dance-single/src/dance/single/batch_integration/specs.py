@@ -18,4 +18,20 @@ MODELS: tuple[ModelSpec, ...] = (
         summary="Unintegrated PCA control",
         citation="Luecken et al. (2022) Benchmarking atlas-level data integration in single-cell genomics. Nat Methods 19:41-50",
     ),
+    ModelSpec(
+        name="ot",
+        task="batch_integration",
+        target="dance.single.batch_integration.ot:OT",
+        summary="Unbalanced entropic OT of each batch's embedding onto a reference batch, barycentric displacement (scBIOT approach)",
+        citation="Chizat, Peyré, Schmitzer & Vialard (2018) Scaling algorithms for unbalanced optimal transport problems. Math Comp 87:2563-2609; scBIOT (haihuilab/scbiot)",
+        requires=("POT", "torch"),
+    ),
+    ModelSpec(
+        name="ot_centroids",
+        task="batch_integration",
+        target="dance.single.batch_integration.ot_centroids:OTCentroids",
+        summary="OT between per-batch k-means centroids, displacement interpolated to every cell (scales to 100M cells)",
+        citation="Chizat, Peyré, Schmitzer & Vialard (2018) Scaling algorithms for unbalanced optimal transport problems. Math Comp 87:2563-2609; scBIOT integrate_centroids (haihuilab/scbiot)",
+        requires=("POT", "torch", "faiss-cpu"),
+    ),
 )
