@@ -12,10 +12,13 @@ from dance.core.specs import DataFile, DatasetSpec
 SCDCC = "https://github.com/ttgump/scDCC/raw/142e4e03"
 SCDEEPCLUSTER = "https://github.com/ttgump/scDeepCluster/raw/ff7f29d0/scRNA-seq%20data"
 OPENPROBLEMS = "https://github.com/openproblems-bio/neurips2021_multimodal_viash/raw/75281c03/resources_test"
+HARMONYPY = "https://github.com/slowkow/harmonypy/raw/4d2b63f5"
+HARMONY_R = "https://github.com/immunogenomics/harmony/raw/df19af23"
 LOADERS = "dance.single.loaders"
 EMBEDDED = "dance.single.data"
 
 TIAN_2019 = "Tian et al. (2019) Clustering single-cell RNA-seq data with a model-based deep learning approach. Nat Mach Intell 1:191-198"
+HARMONY_2019 = "Korsunsky et al. (2019) Fast, sensitive and accurate integration of single-cell data with Harmony. Nat Methods 16:1289-1296"
 NEURIPS_2021 = "Luecken et al. (2021) A sandbox for prediction and integration of DNA, RNA, and proteins in single cells. NeurIPS Datasets and Benchmarks"
 
 
@@ -214,6 +217,55 @@ DATASETS: tuple[DatasetSpec, ...] = (
             ),
         ),
         shape="2000 cells x 9015 genes",
+    ),
+    DatasetSpec(
+        name="harmonypy_pbmc_3500",
+        summary="harmonypy's test data: 3,500 PBMCs from 3 donors as 30 PCs (no cell types); batch = donor",
+        target=f"{LOADERS}:load_harmonypy_pbmc",
+        tasks=("batch_integration",),
+        description=(
+            "The PCA embedding (30 PCs) and donor of 3,500 PBMCs that harmonypy tests itself on. X and obsm['X_pca'] hold the "
+            "PCs and uns['dance_embedding'] = 'X_pca' declares them an embedding, so integration models take them as is "
+            "(use_rep='X_pca'). Cell barcodes repeat across donors and are prefixed with the donor. No cell types: only "
+            "batch-mixing metrics can be scored."
+        ),
+        citation=HARMONY_2019,
+        files=(
+            DataFile(
+                path="integration/pbmc_3500_pcs.tsv.gz",
+                sha256="29a2c9640dfccebb59a2673ce07ed2a394530f287e518a15a11a35f00fd93d17",
+                url=f"{HARMONYPY}/data/pbmc_3500_pcs.tsv.gz",
+                size=956593,
+            ),
+            DataFile(
+                path="integration/pbmc_3500_meta.tsv.gz",
+                sha256="4154245890ab9bdb69b439d62d216331553570c1e87fb574ec575ece4c56f6e7",
+                url=f"{HARMONYPY}/data/pbmc_3500_meta.tsv.gz",
+                size=14043,
+            ),
+        ),
+        shape="3500 cells x 30 PCs",
+    ),
+    DatasetSpec(
+        name="harmony_cell_lines",
+        summary="Jurkat / 293T / 50:50 mix in 3 batches as 20 PCs (Harmony paper figure 2); 2 cell types",
+        target=f"{LOADERS}:load_harmony_cell_lines",
+        tasks=("batch_integration",),
+        description=(
+            "The cell-line benchmark of the Harmony paper: 2,370 cells of three 10x experiments (pure Jurkat, pure 293T, "
+            "a 50:50 mixture) as 20 PCs, with the experiment as batch and the cell line as cell type. X and obsm['X_pca'] "
+            "hold the PCs; uns['dance_embedding'] = 'X_pca' declares them an embedding (use_rep='X_pca')."
+        ),
+        citation=HARMONY_2019,
+        files=(
+            DataFile(
+                path="integration/harmony_cell_lines_pcs.h5ad",
+                sha256="91a82ae9eadbe7ada5d0e54bebdc94ba16c41aa18d2313f9a20660657acbcc91",
+                source=f"{HARMONY_R}/data/cell_lines.rda",
+                size=417443,
+            ),
+        ),
+        shape="2370 cells x 20 PCs",
     ),
     _mca(
         "Brain",

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from dance.core.data.readers import read_h5ad, read_labelled_h5
 from dance.core.errors import DanceInputError
+from dance.core.tasks.batch_integration import EMBEDDING_UNS_KEY
 
 
 def _only(files: dict[str, Path]) -> Path:
@@ -54,6 +55,38 @@ def load_kang(files: dict[str, Path], task: str) -> ad.AnnData:
     adata = read_h5ad(_only(files))
     adata.obs["batch"] = adata.obs["condition"].astype(str).astype("category")
     return adata
+
+
+def _embedding_adata(pcs: np.ndarray, obs: pd.DataFrame) -> ad.AnnData:
+    """An AnnData whose X and obsm['X_pca'] are the given PCs, declared as an embedding."""
+    pcs = np.ascontiguousarray(pcs, dtype=np.float32)
+    adata = ad.AnnData(X=pcs.copy(), obs=obs, var=pd.DataFrame(index=[f"PC{i + 1}" for i in range(pcs.shape[1])]))
+    adata.obsm["X_pca"] = pcs
+    adata.uns[EMBEDDING_UNS_KEY] = "X_pca"  # declares X / obsm['X_pca'] an embedding
+    return adata
+
+
+def load_harmonypy_pbmc(files: dict[str, Path], task: str) -> ad.AnnData:
+    """harmonypy's PBMC test data: 30 PCs and the donor (the batch) of 3,500 cells."""
+    pcs_path = next(p for rel, p in files.items() if rel.endswith("_pcs.tsv.gz"))
+    meta_path = next(p for rel, p in files.items() if rel.endswith("_meta.tsv.gz"))
+    pcs = pd.read_csv(pcs_path, sep="\t")
+    meta = pd.read_csv(meta_path, sep="\t")
+    if len(pcs) != len(meta) or "donor" not in meta.columns:
+        raise DanceInputError(f"{pcs_path} and {meta_path} do not describe the same cells with a donor column", field=str(meta_path))
+    obs = pd.DataFrame(index=(meta["donor"].astype(str) + "_" + meta["cell"].astype(str)).to_numpy())
+    obs["batch"] = pd.Categorical(meta["donor"].astype(str).to_numpy())
+    return _embedding_adata(pcs.to_numpy(), obs)
+
+
+def load_harmony_cell_lines(files: dict[str, Path], task: str) -> ad.AnnData:
+    """Harmony's cell-line data: 20 PCs; batch = experiment (jurkat, t293, half); cell type = cell line."""
+    source = read_h5ad(_only(files))
+    obs = pd.DataFrame(index=source.obs["cell_id"].astype(str).to_numpy())
+    obs["batch"] = pd.Categorical(source.obs["dataset"].astype(str).to_numpy())
+    obs["cell_type"] = pd.Categorical(source.obs["cell_type"].astype(str).to_numpy())
+    x = source.X.toarray() if sp.issparse(source.X) else np.asarray(source.X)
+    return _embedding_adata(x, obs)
 
 
 _MCA_NAME = re.compile(r"^mca/(train|test)/(?P<stem>.+)_(data|celltype)\.csv$")

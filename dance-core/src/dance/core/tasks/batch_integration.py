@@ -5,17 +5,30 @@ Input
     (raw counts for models that need them; some models read an embedding such as
     ``obsm['X_pca']`` made by their pipeline). ``obs['cell_type']`` is optional: it enables the
     bio-conservation metrics, and label-aware methods (scANVI, supervised OT) may use it.
+
+    An input may hold an *embedding* instead of expression (e.g. Harmony's PCs): it then names the
+    ``obsm`` key of that embedding in ``uns['dance_embedding']`` (``X`` may hold the same values).
+    :meth:`BatchIntegration.suggest_params` passes that key as ``use_rep`` to every model that has
+    the parameter, so embedding-based models integrate it as is instead of log-normalising PCs;
+    models without it (count-based ones) refuse such input with their usual error.
 Prediction
     An :class:`IntegrationOutput`: an integrated embedding (cells x dims), and for methods that
     correct features (``output_kind = "corrected"``, e.g. ComBat) the corrected expression, whose
     PCA is the embedding that is scored. Models may return a plain array; ``predict`` wraps it.
 Output
     ``obsm['X_<model>']``; corrected expression in ``layers['<model>_corrected']``.
-Metrics (scIB, Luecken et al. 2022, Nat Methods; ``fn(truth, evaluation)``)
-    Bio-conservation: ``nmi``, ``ari`` (Leiden clusters at the NMI-optimal resolution vs labels),
-    ``asw_label``. Batch correction: ``asw_batch``, ``graph_connectivity``. Aggregates:
-    ``bio_conservation`` and ``batch_correction`` (means of their metrics) and
-    ``overall`` = 0.6 bio + 0.4 batch, as in scIB.
+Hold-out
+    Nothing is hidden. The truth keeps the batch and label of every cell and the *unintegrated*
+    embedding (the declared embedding, else PCA of log-normalised, scaled expression of 2,000
+    highly variable genes: what the ``pca`` control outputs), which PCR comparison needs.
+Metrics (scIB, Luecken et al. 2022, Nat Methods; ``fn(truth, evaluation)``, see
+:mod:`dance.core.metrics.embedding`)
+    Bio-conservation (:data:`BIO_METRICS`): ``nmi``, ``ari`` (Leiden clusters at the NMI-optimal
+    resolution vs labels), ``asw_label``, ``isolated_label_f1``, ``isolated_label_asw``,
+    ``clisi``. Batch correction (:data:`BATCH_METRICS`): ``asw_batch``, ``graph_connectivity``,
+    ``ilisi``, ``kbet``, ``pcr_comparison``. Aggregates: ``bio_conservation`` and
+    ``batch_correction`` (means of the available metrics of each group) and ``overall`` =
+    0.6 bio + 0.4 batch, as in scIB. Metrics needing labels are absent when the input has none.
 """
 
 from __future__ import annotations
@@ -33,7 +46,22 @@ if TYPE_CHECKING:
 
     from dance.core.keys import DataKeys
 
-__all__ = ["SPEC", "BatchIntegration", "BatchIntegrationModel", "IntegrationOutput", "IntegrationTruth"]
+__all__ = [
+    "BATCH_METRICS",
+    "BIO_METRICS",
+    "EMBEDDING_UNS_KEY",
+    "SPEC",
+    "BatchIntegration",
+    "BatchIntegrationModel",
+    "IntegrationOutput",
+    "IntegrationTruth",
+    "declared_embedding",
+    "unintegrated_embedding",
+]
+
+#: ``uns`` key with which an input declares that ``X`` holds an embedding: its value is the
+#: ``obsm`` key of that embedding (e.g. ``"X_pca"``)
+EMBEDDING_UNS_KEY = "dance_embedding"
 
 BIO_METRICS = ("nmi", "ari", "asw_label", "isolated_label_f1", "isolated_label_asw", "clisi")
 BATCH_METRICS = ("asw_batch", "graph_connectivity", "ilisi", "kbet", "pcr_comparison")
@@ -66,7 +94,7 @@ SPEC = TaskSpec(
             description="corrected expression (feature-correcting models)",
         ),
     ),
-    metrics=("nmi", "ari", "asw_label", "asw_batch", "graph_connectivity", "bio_conservation", "batch_correction", "overall"),
+    metrics=(*BIO_METRICS, *BATCH_METRICS, "bio_conservation", "batch_correction", "overall"),
 )
 
 
@@ -91,10 +119,11 @@ class IntegrationOutput:
 
 @dataclass
 class IntegrationTruth:
-    """Batch and (optional) cell-type label of every cell."""
+    """Batch and (optional) cell-type label of every cell, and the unintegrated embedding."""
 
     batch: Any
     labels: Any | None
+    unintegrated: Any | None = None
 
 
 class BatchIntegration(TaskContract):
@@ -112,7 +141,23 @@ class BatchIntegration(TaskContract):
         labels = None
         if keys.label_key in data.obs.columns and data.obs[keys.label_key].notna().all():
             labels = data.obs[keys.label_key].astype(str).to_numpy()
-        return data.copy(), IntegrationTruth(batch=data.obs[keys.batch_key].astype(str).to_numpy(), labels=labels)
+        truth = IntegrationTruth(
+            batch=data.obs[keys.batch_key].astype(str).to_numpy(), labels=labels, unintegrated=unintegrated_embedding(data, keys, seed=seed)
+        )
+        return data.copy(), truth
+
+    def suggest_params(
+        self, model_cls: type[DanceModel], data: AnnData, keys: DataKeys, params: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``use_rep`` for inputs that declare an embedding (``uns['dance_embedding']``), when the
+        model has that parameter and it was not given."""
+        rep = declared_embedding(data)
+        fields = getattr(getattr(model_cls, "Params", None), "model_fields", {})
+        if rep is not None and "use_rep" in fields and params.get("use_rep") is None:
+            params = {**params, "use_rep": rep}
+            note = f"obsm['{rep}'] integrated as is: the input declares it an embedding (uns['{EMBEDDING_UNS_KEY}'])"
+            return params, {"use_rep": note}
+        return params, {}
 
     def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> IntegrationOutput:
         import numpy as np
@@ -153,7 +198,10 @@ class BatchIntegration(TaskContract):
         if not isinstance(prediction, IntegrationOutput):
             prediction = IntegrationOutput(embedding=prediction)
         seed = getattr(model, "seed", 0)
-        return truth, EmbeddingEvaluation(prediction.embedding, labels=truth.labels, batch=truth.batch, seed=seed)
+        evaluation = EmbeddingEvaluation(
+            prediction.embedding, labels=truth.labels, batch=truth.batch, seed=seed, unintegrated=getattr(truth, "unintegrated", None)
+        )
+        return truth, evaluation
 
     def aggregate(self, metrics: dict[str, float]) -> dict[str, float]:
         import numpy as np
@@ -197,3 +245,39 @@ def corrected_embedding(corrected: Any, n_comps: int = 50) -> Any:
     return (
         PCA(n_components=n, random_state=0, svd_solver="randomized" if min(x.shape) > 500 else "full").fit_transform(x).astype(np.float32)
     )
+
+
+def declared_embedding(data: Any) -> str | None:
+    """The ``obsm`` key an input declares as its embedding (``uns['dance_embedding']``), or None."""
+    uns = getattr(data, "uns", None)
+    rep = uns.get(EMBEDDING_UNS_KEY) if uns is not None else None
+    if isinstance(rep, str) and rep in data.obsm:
+        return rep
+    return None
+
+
+def unintegrated_embedding(data: AnnData, keys: DataKeys, *, n_top_genes: int = 2000, n_comps: int = 50, seed: int = 0) -> Any:
+    """The pre-integration embedding scIB's PCR comparison starts from.
+
+    The declared embedding (:func:`declared_embedding`) when there is one; otherwise the PCA
+    (``n_comps``) of log-normalised expression of the ``n_top_genes`` most variable genes, scaled
+    to unit variance (clipped at 10), computed on a copy -- the same recipe as the ``pca``
+    control model. ``X`` that cannot be log-normalised (negative values) is centred and used as is.
+    """
+    import numpy as np
+
+    from dance.core.transforms import preprocessing as pp
+
+    rep = declared_embedding(data)
+    if rep is not None:
+        value = data.obsm[rep]
+        return np.asarray(value.toarray() if hasattr(value, "toarray") else value, dtype=np.float32)
+    adata = data.copy()
+    try:
+        pp.log_normalize(adata, keys=keys)
+        pp.highly_variable_genes(adata, n_top_genes=n_top_genes)
+    except DanceInputError:  # not expression: centre and scale X as it is
+        pass
+    pp.scale(adata, max_value=10.0)
+    pp.pca(adata, n_comps=n_comps, seed=seed)
+    return np.asarray(adata.obsm["X_pca"], dtype=np.float32)

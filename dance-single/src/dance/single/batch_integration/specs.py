@@ -19,6 +19,14 @@ MODELS: tuple[ModelSpec, ...] = (
         citation="Luecken et al. (2022) Benchmarking atlas-level data integration in single-cell genomics. Nat Methods 19:41-50",
     ),
     ModelSpec(
+        name="harmony",
+        task="batch_integration",
+        target="dance.single.batch_integration.harmony:Harmony",
+        summary="Soft k-means with a batch-diversity penalty and per-cluster linear correction of PCs",
+        citation="Korsunsky et al. (2019) Fast, sensitive and accurate integration of single-cell data with Harmony. Nat Methods 16:1289-1296",
+        requires=("torch",),
+    ),
+    ModelSpec(
         name="ot",
         task="batch_integration",
         target="dance.single.batch_integration.ot:OT",
