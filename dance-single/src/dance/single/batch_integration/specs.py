@@ -42,4 +42,20 @@ MODELS: tuple[ModelSpec, ...] = (
         citation="Chizat, Peyré, Schmitzer & Vialard (2018) Scaling algorithms for unbalanced optimal transport problems. Math Comp 87:2563-2609; scBIOT integrate_centroids (haihuilab/scbiot)",
         requires=("POT", "torch", "faiss-cpu"),
     ),
+    ModelSpec(
+        name="scvi",
+        task="batch_integration",
+        target="dance.single.batch_integration.scvi:SCVI",
+        summary="Variational autoencoder of counts (ZINB) with the batch as decoder covariate",
+        citation="Lopez, Regier, Cole, Jordan & Yosef (2018) Deep generative modeling for single-cell transcriptomics. Nat Methods 15:1053-1058",
+        requires=("torch",),
+    ),
+    ModelSpec(
+        name="scanvi",
+        task="batch_integration",
+        target="dance.single.batch_integration.scanvi:SCANVI",
+        summary="Semi-supervised scVI with a cell-type classifier; unlabelled cells marginalised",
+        citation="Xu, Lopez, Mehlman, Regier, Jordan & Yosef (2021) Probabilistic harmonization and annotation of single-cell transcriptomics data with deep generative models. Mol Syst Biol 17:e9620",
+        requires=("torch",),
+    ),
 )
