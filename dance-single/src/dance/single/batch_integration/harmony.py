@@ -123,6 +123,14 @@ def _sums_by_code(values: torch.Tensor, codes: torch.Tensor, n_codes: int) -> to
     return out.double()
 
 
+def _factorize(labels: np.ndarray) -> np.ndarray:
+    """Integer code of each label, numbering the distinct labels in sorted order."""
+    import pandas as pd
+
+    codes, _ = pd.factorize(pd.Series(labels).astype(str), sort=True)
+    return codes.astype(np.int64)
+
+
 def _kmeans_centroids(x: torch.Tensor, k: int, rng: np.random.Generator, n_iter: int = 25) -> torch.Tensor:
     """k-means++ seeding (Arthur & Vassilvitskii 2007) followed by at most ``n_iter`` Lloyd steps."""
     import torch
@@ -131,20 +139,21 @@ def _kmeans_centroids(x: torch.Tensor, k: int, rng: np.random.Generator, n_iter:
     squared = (x * x).sum(1)
     centroids = torch.empty((k, x.shape[1]), dtype=x.dtype, device=x.device)
     centroids[0] = x[int(rng.integers(n))]
-    closest = np.full(n, np.inf)
-    squared_np = squared.double().cpu().numpy()
-    x_np = x.cpu().numpy()
-    for j in range(1, k):  # sequential seeding: NumPy on one core
-        c = centroids[j - 1].double().cpu().numpy()
-        distance = np.maximum(squared_np + c @ c - 2.0 * (x_np @ c.astype(x_np.dtype)), 0.0)
-        np.minimum(closest, distance, out=closest)
-        cumulative = np.cumsum(closest)
-        if cumulative[-1] > 0:
-            pick = int(min(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"), n - 1))
-        else:
-            pick = int(rng.integers(n))
-        centroids[j] = x[pick]
-        closest[pick] = 0
+    closest = torch.full((n,), float("inf"), dtype=x.dtype, device=x.device)
+    with _torch_threads(1 if x.device.type == "cpu" else None):  # K sequential steps: threads only add barriers
+        for j in range(1, k):
+            c = centroids[j - 1]
+            distance = torch.addmv(squared + (c * c).sum(), x, c, alpha=-2.0).clamp_min_(0)
+            torch.minimum(closest, distance, out=closest)
+            cumulative = torch.cumsum(closest, 0, dtype=torch.float64)
+            total = float(cumulative[-1])
+            if total > 0:
+                target = torch.tensor([rng.random() * total], dtype=torch.float64, device=x.device)
+                pick = int(min(int(torch.searchsorted(cumulative, target, right=True)), n - 1))
+            else:
+                pick = int(rng.integers(n))
+            centroids[j] = x[pick]
+            closest[pick] = 0
     for _ in range(n_iter):
         scores = torch.addmm((centroids * centroids).sum(1)[None, :], x, centroids.T, alpha=-2.0)
         assign = scores.argmin(1)
@@ -289,7 +298,7 @@ def _harmonize(
     labels = np.asarray(batch)
     if labels.shape[0] != z_input.shape[0]:
         raise ValueError(f"{labels.shape[0]} batch labels for {z_input.shape[0]} cells")
-    _, codes = np.unique(labels.astype(str), return_inverse=True)
+    codes = _factorize(labels)
     n, dims = z_input.shape
     n_batches = int(codes.max()) + 1
     if n_batches < 2:
@@ -371,6 +380,45 @@ def _harmonize(
             partial += sigma * (float((log_penalty * new_sums).sum()) - float((log_norm[idx] + torch.log(total)).sum(dtype=torch.float64)))
         return partial
 
+    codes_np = codes_sorted.cpu().numpy()
+    theta_np = theta_b.cpu().numpy()
+    pr_np = pr_b.cpu().numpy()
+
+    def update_blocks_numpy(
+        s: torch.Tensor, r: torch.Tensor, log_norm: torch.Tensor, perm: torch.Tensor, observed: torch.Tensor, old_sums: torch.Tensor
+    ) -> float:
+        """:func:`update_blocks` on the CPU with NumPy views (row gathers / scatters are plain row
+        copies there, several times faster than torch's indexing)."""
+        s_np, r_np, log_norm_np, perm_np = s.numpy(), r.numpy(), log_norm.numpy(), perm.cpu().numpy()
+        observed_np, old_np = observed.numpy(), old_sums.numpy()  # views: updated in place
+        batch_ids = np.arange(n_batches + 1)
+        partial = 0.0
+        for i in range(n_blocks):
+            lo, hi = block_starts[i], block_starts[i + 1] if i < n_blocks - 1 else n
+            if lo >= hi:
+                continue
+            idx = np.sort(perm_np[lo:hi])  # batch-sorted storage: the block is grouped by batch
+            segment = np.searchsorted(codes_np[idx], batch_ids)
+            observed_np -= old_np[i]
+            expected = pr_np[:, None] * observed_np.sum(0)[None, :]
+            log_penalty = theta_np[:, None] * np.log((2 * expected + 1) / (observed_np + expected + 1))
+            penalty = np.exp(log_penalty).astype(np.float32)
+            new = np.take(s_np, idx, axis=0)
+            present = np.flatnonzero(segment[1:] > segment[:-1])
+            for b in present:
+                new[segment[b] : segment[b + 1]] *= penalty[b]
+            total = new.sum(1)
+            new /= total[:, None]
+            new_sums = np.zeros((n_batches, k))
+            new_sums[present] = np.add.reduceat(new, segment[present], axis=0)
+            observed_np += new_sums
+            r_np[idx] = new
+            partial += sigma * (
+                float((log_penalty * new_sums).sum())
+                - float(np.take(log_norm_np, idx).sum(dtype=np.float64) + np.log(total).sum(dtype=np.float64))
+            )
+        return partial
+
     def cluster(state: dict[str, Any]) -> None:
         s, log_norm = kernel()
         r = s.clone()
@@ -390,7 +438,10 @@ def _harmonize(
             # the block updates are many medium-sized sequential steps: one thread does them
             # fastest (several threads pay a barrier per step, badly so on a busy machine)
             with _torch_threads(1 if dev.type == "cpu" else None):
-                partial = update_blocks(s, r, log_norm, perm, observed, old_sums)
+                if dev.type == "cpu":
+                    partial = update_blocks_numpy(s, r, log_norm, perm, observed, old_sums)
+                else:
+                    partial = update_blocks(s, r, log_norm, perm, observed, old_sums)
             expected = pr_b[:, None] * observed.sum(0)[None, :]
             objective_kmeans.append((partial + cross_entropy(observed, expected)) * norm_const)
             if round_ > 3 and len(objective_kmeans) > 4:  # window of 3, as harmonypy / R harmony

@@ -27,6 +27,27 @@ MODELS: tuple[ModelSpec, ...] = (
         requires=("torch",),
     ),
     ModelSpec(
+        name="fastmnn",
+        task="batch_integration",
+        target="dance.single.batch_integration.fastmnn:FastMNN",
+        summary="Mutual nearest neighbours in a multi-batch PCA space, progressive merging (batchelor)",
+        citation="Haghverdi, Lun, Morgan & Marioni (2018) Batch effects in single-cell RNA-sequencing data are corrected by matching mutual nearest neighbors. Nat Biotechnol 36:421-427",
+    ),
+    ModelSpec(
+        name="scanorama",
+        task="batch_integration",
+        target="dance.single.batch_integration.scanorama:Scanorama",
+        summary="Panoramic stitching: MNN matches across all datasets, merged by alignment score",
+        citation="Hie, Bryson & Berger (2019) Efficient integration of heterogeneous single-cell transcriptomes using Scanorama. Nat Biotechnol 37:685-691",
+    ),
+    ModelSpec(
+        name="seuratv3",
+        task="batch_integration",
+        target="dance.single.batch_integration.seuratv3:SeuratV3",
+        summary="CCA anchors (mutual neighbours, filtered and scored) and anchor-weighted correction",
+        citation="Stuart et al. (2019) Comprehensive integration of single-cell data. Cell 177:1888-1902",
+    ),
+    ModelSpec(
         name="ot",
         task="batch_integration",
         target="dance.single.batch_integration.ot:OT",
