@@ -51,9 +51,16 @@ GATHER_BUDGET = 1 << 30
 class _Source:
     """Rows of an embedding read in slices, and the obs columns the method needs."""
 
-    def __init__(self, array: Any, batch: np.ndarray, labels: np.ndarray | None, closer: Any = None, store: Any = None) -> None:
+    def __init__(
+        self,
+        array: Any,
+        batch: tuple[np.ndarray, np.ndarray],
+        labels: tuple[np.ndarray, np.ndarray] | None,
+        closer: Any = None,
+        store: Any = None,
+    ) -> None:
         self.array = array
-        self.batch_raw = batch
+        self.batch_raw = batch  # (codes, names)
         self.labels_raw = labels
         self._closer = closer
         self.store = store  # the open h5py.File / zarr.Group when reading from a path
@@ -68,38 +75,57 @@ class _Source:
 
 
 def _decode(values: np.ndarray) -> np.ndarray:
-    if values.dtype.kind in "SO":
-        return np.array([v.decode() if isinstance(v, bytes) else v for v in values], dtype=object)
-    return values
+    """Stored strings (bytes, objects or numpy's StringDType) as a Python-object array of str."""
+    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values.tolist()], dtype=object)
 
 
-def _stored_column(obs: Any, key: str) -> np.ndarray:
-    """An obs column of an on-disk AnnData (h5py or zarr group) as values (None = missing)."""
+def _stored_column(obs: Any, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """An obs column of an on-disk AnnData (h5py or zarr group) as ``(codes, names)``, ``-1`` =
+    missing; categoricals are read as their codes (no per-cell strings)."""
     if key not in obs:
         raise KeyError(key)
     element = obs[key]
     if hasattr(element, "keys") and "codes" in element:  # categorical
-        codes = np.asarray(element["codes"][...]).astype(np.int64)
-        categories = _decode(np.asarray(element["categories"][...]))
-        out = np.empty(len(codes), dtype=object)
-        known = codes >= 0
-        out[known] = categories[codes[known]]
-        out[~known] = None
-        return out
+        return np.asarray(element["codes"][...]).astype(np.int32), _decode(np.asarray(element["categories"][...])).astype(str)
     if hasattr(element, "keys") and "values" in element:  # nullable arrays
         values = _decode(np.asarray(element["values"][...])).astype(object)
         if "mask" in element:
             values[np.asarray(element["mask"][...], dtype=bool)] = None
-        return values
-    return _decode(np.asarray(element[...]))
+        return _factorize(values)
+    return _factorize(_decode(np.asarray(element[...])))
+
+
+def _factorize(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    return codes.astype(np.int32), np.asarray(uniques).astype(str)
+
+
+def _frame_column(obs: Any, key: str) -> tuple[np.ndarray, np.ndarray]:
+    column = obs[key]
+    if hasattr(column, "cat"):
+        return column.cat.codes.to_numpy().astype(np.int32), np.asarray(column.cat.categories).astype(str)
+    return _factorize(column.to_numpy())
+
+
+def _compact(codes: np.ndarray, names: np.ndarray, *, unknown: frozenset[str] = frozenset()) -> tuple[np.ndarray, list[str]]:
+    """Codes renumbered to the sorted names that occur (``-1``: missing, or a name in ``unknown``)."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(names))
+    keep = [i for i in range(len(names)) if counts[i] > 0 and names[i].strip().lower() not in unknown]
+    kept = sorted(keep, key=lambda i: names[i])
+    mapping = np.full(len(names) + 1, -1, dtype=np.int32)  # the last slot maps code -1
+    for new, old in enumerate(kept):
+        mapping[old] = new
+    return mapping[np.where(codes >= 0, codes, len(names))], [str(names[i]) for i in kept]
 
 
 def _open_source(adata: Any, obsm_key: str, batch_key: str, label_key: str | None, mode: str) -> _Source:
     from dance.core.errors import DanceInputError
 
-    def column(frame_like: Any, key: str, stored: bool) -> np.ndarray:
+    def column(frame_like: Any, key: str, stored: bool) -> tuple[np.ndarray, np.ndarray]:
         try:
-            return _stored_column(frame_like, key) if stored else frame_like[key].to_numpy()
+            return _stored_column(frame_like, key) if stored else _frame_column(frame_like, key)
         except KeyError:
             raise DanceInputError(f"obs['{key}'] not found", field=f"obs['{key}']") from None
 
@@ -317,7 +343,7 @@ def integrate_centroids(
     from tqdm.auto import tqdm
 
     from dance.core.errors import DanceInputError
-    from dance.single.batch_integration._ot_core import barycentric_map, encode_labels
+    from dance.single.batch_integration._ot_core import UNKNOWN_LABELS, barycentric_map
 
     try:
         import faiss
@@ -339,17 +365,21 @@ def integrate_centroids(
 
         ot_device = f"cuda:{gpu_device}" if use_gpu and torch.cuda.is_available() else "cpu"
         rng = np.random.default_rng(random_state)
-        batch_values = source.batch_raw
-        if any(v is None for v in batch_values):
+        batch, names_list = _compact(*source.batch_raw)
+        names = np.array(names_list)
+        if (batch < 0).any():
             raise DanceInputError(f"obs['{batch_key}'] has missing values", field=f"obs['{batch_key}']")
-        names, batch = np.unique(np.asarray(batch_values).astype(str), return_inverse=True)
         if len(names) < 2:
             raise DanceInputError(f"obs['{batch_key}'] has {len(names)} batch; integration needs at least 2", field=f"obs['{batch_key}']")
-        labels = None if source.labels_raw is None else encode_labels(source.labels_raw)[0]
-        from dance.single.batch_integration.ot import choose_reference
-
-        reference_name = choose_reference(names[batch], reference)
-        ref = int(np.flatnonzero(names == reference_name)[0])
+        labels = None if source.labels_raw is None else _compact(*source.labels_raw, unknown=UNKNOWN_LABELS)[0]
+        sizes = np.bincount(batch, minlength=len(names))
+        if reference is not None:
+            if reference not in names_list:
+                raise DanceInputError(f"reference batch '{reference}' is not a batch (batches: {', '.join(names_list)})", field="reference")
+            ref = names_list.index(reference)
+        else:
+            ref = int(np.lexsort((names, -sizes))[0])  # the largest; ties by name
+        reference_name = names_list[ref]
         d = source.n_dims
 
         # 1) samples per batch, gathered in streaming passes, then k-means centroids and their masses
@@ -405,7 +435,7 @@ def integrate_centroids(
                 keep = count > 0
                 remap = np.cumsum(keep) - 1
                 centroids[b] = c[keep]
-                masses[b] = count[keep] * (np.sum(batch == b) / len(x))
+                masses[b] = count[keep] * (sizes[b] / len(x))
                 if labels is not None:
                     centroid_labels[b] = _majority(labels[samples[b]], remap[nearest], int(keep.sum()))
                 else:
