@@ -273,7 +273,7 @@ def integrate_centroids(
     reg: float = 0.05,
     reg_m: float = 1.0,
     label_penalty: float = 1.0,
-    kmeans_iter: int = 20,
+    kmeans_iter: int = 10,
     max_iter: int = 1000,
     tol: float = 1e-6,
     method: Literal["sinkhorn", "sinkhorn_translation_invariant"] = "sinkhorn_translation_invariant",
@@ -320,7 +320,8 @@ def integrate_centroids(
     reg, reg_m, label_penalty, method, max_iter, tol
         Unbalanced Sinkhorn settings (see the ``ot`` model).
     kmeans_iter
-        FAISS k-means iterations.
+        FAISS k-means iterations (each is a pass over the samples; the centroids only need to
+        cover the data for the interpolation, so 10 rather than FAISS's 25).
     random_state
         Seed of the sampling and the k-means.
     progress

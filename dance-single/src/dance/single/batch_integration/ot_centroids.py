@@ -46,7 +46,7 @@ class OTCentroids(BatchIntegrationModel):
         reg_m: float = Field(1.0, gt=0, description="KL penalty on the marginals (inf = balanced OT)")
         supervised: bool = Field(False, description="penalise transport between centroids of different known labels")
         label_penalty: float = Field(1.0, ge=0, description="extra cost between different known labels")
-        kmeans_iter: int = Field(20, ge=1, description="FAISS k-means iterations")
+        kmeans_iter: int = Field(10, ge=1, description="FAISS k-means iterations")
         max_iter: int = Field(1000, ge=1, description="Sinkhorn iterations")
         tol: float = Field(1e-6, gt=0, description="Sinkhorn stopping threshold")
         method: Literal["sinkhorn", "sinkhorn_translation_invariant"] = Field(

@@ -179,7 +179,8 @@ def make_embedding(
     """An in-memory synthetic embedding as AnnData.
 
     ``X`` and ``obsm['X_pca']`` are the same float32 (cells x ``n_dims``) array (no copy);
-    ``obs['batch']`` and ``obs['cell_type']`` are categorical (``batch_0``..., ``type_0``...).
+    ``obs['batch']`` and ``obs['cell_type']`` are categorical (``batch_0``..., ``type_0``...);
+    ``uns['dance_embedding'] = 'X_pca'`` declares the embedding (dance's models integrate it as is).
     Parameters as in :func:`make_design`. Equal to what :func:`write_embedding` writes.
 
     Examples
@@ -205,6 +206,7 @@ def make_embedding(
     adata = ad.AnnData(X=x, obs=obs, var=var)
     adata.obsm["X_pca"] = x
     adata.uns["synthetic_scale"] = {"seed": seed, "n_batches": n_batches, "n_types": n_types, "batch_effect": batch_effect}
+    adata.uns["dance_embedding"] = "X_pca"  # the task contract passes it as use_rep to embedding models
     return adata
 
 
@@ -272,7 +274,10 @@ def write_embedding(
         unit="block",
         disable=(not progress) if progress is not None else None,
     )
-    uns = {"synthetic_scale": {"seed": seed, "n_batches": n_batches, "n_types": n_types, "batch_effect": batch_effect}}
+    uns = {
+        "synthetic_scale": {"seed": seed, "n_batches": n_batches, "n_types": n_types, "batch_effect": batch_effect},
+        "dance_embedding": key,
+    }
     if fmt == "h5ad":
         _write_h5ad(path, n_cells, design, key, blocks, uns)
     elif fmt == "zarr":
