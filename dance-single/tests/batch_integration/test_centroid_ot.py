@@ -86,9 +86,12 @@ def test_without_tmp_path_the_result_is_written_into_the_store(tmp_path, embeddi
     assert np.array_equal(reread.obsm["X_int"], reference[0]) and np.array_equal(reread.obsm["X_pca"], embedding.X)
 
 
-def test_small_batches_make_every_cell_a_centroid():
+def test_small_batches_get_one_centroid_per_ten_cells_or_per_cell_as_in_scbiot():
     adata = make_embedding(300, n_dims=6, n_batches=2, n_types=3, seed=0)
-    _, metrics = integrate_centroids(adata, n_centroids_per_batch=2048, progress=False)
+    _, metrics = integrate_centroids(adata.copy(), n_centroids_per_batch=2048, progress=False)
+    sizes = adata.obs["batch"].value_counts()
+    assert metrics["n_centroids"] == sum(n // 10 for n in sizes)
+    _, metrics = integrate_centroids(adata.copy(), n_centroids_per_batch=2048, min_cells_per_centroid=1, progress=False)
     assert metrics["n_centroids"] == 300
 
 

@@ -10,7 +10,8 @@ by the chunk size, the k-means samples and the centroids, never by the number of
 Steps
     1. Per batch, up to ``max_samples_per_batch`` cells (a seeded random subset, gathered in one
        streaming pass per group of batches) are clustered by FAISS k-means into up to
-       ``n_centroids_per_batch`` centroids (every cell is its own centroid in smaller batches).
+       ``n_centroids_per_batch`` centroids (fewer in small batches: at least
+       ``min_cells_per_centroid`` sampled cells per centroid).
        A centroid's mass is the number of sampled cells nearest to it; with labels
        (``true_label_key``), its label is the majority known label of those cells.
     2. The reference batch (the largest, or ``reference``) stays fixed; every other batch's
@@ -21,7 +22,8 @@ Steps
        inverse-distance-weighted mean displacement of its ``k_interp`` nearest centroids of its
        own batch (FAISS); the result is written chunk by chunk to memory or to disk.
 
-Differences from scBIOT: centroids carry their cluster sizes as OT masses (scBIOT uses uniform
+Differences from scBIOT: small batches get at most one centroid per ``min_cells_per_centroid``
+cells (scBIOT: one per cell, which leaves the displacement field unsmoothed); centroids carry their cluster sizes as OT masses (scBIOT uses uniform
 masses through its full ``integrate_ot``, whose iterative refinement heuristics are not used here);
 a cell is interpolated from the centroids of its own batch only (scBIOT searches all batches'
 centroids, so a cell can pick up another batch's displacement); scBIOT's optional density weights
@@ -274,6 +276,7 @@ def integrate_centroids(
     reg_m: float = 1.0,
     label_penalty: float = 1.0,
     kmeans_iter: int = 10,
+    min_cells_per_centroid: int = 10,
     max_iter: int = 1000,
     tol: float = 1e-6,
     method: Literal["sinkhorn", "sinkhorn_translation_invariant"] = "sinkhorn_translation_invariant",
@@ -319,6 +322,12 @@ def integrate_centroids(
         Optional obs column of labels for supervised OT (missing / "Unknown" = unlabelled).
     reg, reg_m, label_penalty, method, max_iter, tol
         Unbalanced Sinkhorn settings (see the ``ot`` model).
+    min_cells_per_centroid
+        A batch gets at most ``n_sampled / min_cells_per_centroid`` centroids, so each centroid's
+        displacement averages several cells (with one centroid per cell the displacement field is
+        the unsmoothed barycentric map, which collapses each batch onto local averages of the
+        reference: on the 600-cell BMMC set iLISI fell from 0.79 to 0.03). 1 gives scBIOT's
+        ``min(n_centroids_per_batch, n_sampled)``.
     kmeans_iter
         FAISS k-means iterations (each is a pass over the samples; the centroids only need to
         cover the data for the interpolation, so 10 rather than FAISS's 25).
@@ -353,8 +362,10 @@ def integrate_centroids(
     for name, value in (("n_centroids_per_batch", n_centroids_per_batch), ("max_samples_per_batch", max_samples_per_batch)):
         if value < 1:
             raise ValueError(f"{name} must be >= 1; got {value}")
-    if k_interp < 1 or chunk_size < 1:
-        raise ValueError(f"k_interp and chunk_size must be >= 1; got {k_interp}, {chunk_size}")
+    if k_interp < 1 or chunk_size < 1 or min_cells_per_centroid < 1:
+        raise ValueError(
+            f"k_interp, chunk_size and min_cells_per_centroid must be >= 1; got {k_interp}, {chunk_size}, {min_cells_per_centroid}"
+        )
 
     started = time.perf_counter()
     is_path = isinstance(adata_full, (str, os.PathLike))
@@ -427,7 +438,7 @@ def integrate_centroids(
             del wanted
             for b in group:
                 x = buffers.pop(b)
-                k = int(min(n_centroids_per_batch, len(x)))
+                k = int(max(1, min(n_centroids_per_batch, len(x) // max(1, min_cells_per_centroid))))
                 c = _kmeans(faiss, x, k, kmeans_iter, random_state + b, gpu)
                 index = _flat_index(faiss, c, gpu, gpu_device, [])
                 _, nearest = index.search(x, 1)

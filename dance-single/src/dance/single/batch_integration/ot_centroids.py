@@ -28,9 +28,10 @@ class OTCentroids(BatchIntegrationModel):
     :func:`dance.single.batch_integration.centroid_ot.integrate_centroids` directly.
 
     With ``supervised=True``, centroids take the majority known label of their cells and
-    transport between different known labels costs ``label_penalty`` more. Batches smaller than
-    ``n_centroids_per_batch`` make every cell a centroid, which is cell-level OT without
-    displacement smoothing. Predicts no labels, so unseen cell types need no special treatment.
+    transport between different known labels costs ``label_penalty`` more. Small batches get at
+    most one centroid per ``min_cells_per_centroid`` (10) cells, so that each displacement is an
+    average (a deviation from scBIOT, whose one-centroid-per-cell limit leaves the field
+    unsmoothed). Predicts no labels, so unseen cell types need no special treatment.
     """
 
     name = "ot_centroids"
@@ -47,6 +48,7 @@ class OTCentroids(BatchIntegrationModel):
         supervised: bool = Field(False, description="penalise transport between centroids of different known labels")
         label_penalty: float = Field(1.0, ge=0, description="extra cost between different known labels")
         kmeans_iter: int = Field(10, ge=1, description="FAISS k-means iterations")
+        min_cells_per_centroid: int = Field(10, ge=1, description="small batches get at most one centroid per this many cells")
         max_iter: int = Field(1000, ge=1, description="Sinkhorn iterations")
         tol: float = Field(1e-6, gt=0, description="Sinkhorn stopping threshold")
         method: Literal["sinkhorn", "sinkhorn_translation_invariant"] = Field(
@@ -90,6 +92,7 @@ class OTCentroids(BatchIntegrationModel):
             reg_m=p.reg_m,
             label_penalty=p.label_penalty,
             kmeans_iter=p.kmeans_iter,
+            min_cells_per_centroid=p.min_cells_per_centroid,
             max_iter=p.max_iter,
             tol=p.tol,
             method=p.method,

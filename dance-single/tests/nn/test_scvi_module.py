@@ -1,0 +1,117 @@
+"""scVI / scANVI torch modules: shapes, the likelihood they use, the KL terms, learning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dance.single.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
+from dance.single.nn.scvi import SCANVAE, VAE, FCLayers, kl_warmup_weight
+
+
+def _counts(n=64, g=30, seed=0, groups=2):
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, groups, n)
+    profile = rng.gamma(1.0, 1.0, (groups, g)) + 0.1
+    x = rng.poisson(profile[group] * 5.0).astype(np.float32)
+    return torch.tensor(x), torch.tensor(rng.integers(0, 2, n)), torch.tensor(group)
+
+
+def test_fc_layers_inject_the_covariate_into_every_layer():
+    layers = FCLayers(5, 7, [3], n_layers=2, n_hidden=4)
+    assert [block[0].in_features for block in layers.layers] == [5 + 3, 4 + 3]
+    out = layers(torch.randn(6, 5), torch.tensor([0, 1, 2, 0, 1, 2]))
+    assert out.shape == (6, 7)
+
+
+def test_latent_and_losses_have_the_right_shapes():
+    torch.manual_seed(0)
+    x, batch, _ = _counts()
+    vae = VAE(30, 2, n_hidden=16, n_latent=4)
+    out = vae.loss(x, batch)
+    assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
+    vae.eval()
+    assert vae.latent(x).shape == (64, 4)
+
+
+def test_reconstruction_is_the_shared_zinb_likelihood_with_the_observed_library():
+    torch.manual_seed(0)
+    x, batch, _ = _counts()
+    vae = VAE(30, 2, n_hidden=16, n_latent=4).eval()
+    inf = vae.inference(x)
+    assert torch.allclose(inf["library"], torch.log(x.sum(1, keepdim=True)))
+    gen = vae.generative(inf["qz"].loc, inf["library"], batch)
+    assert torch.allclose(gen["px_rate"].sum(1), x.sum(1), rtol=1e-4)  # softmax scale times the library
+    expected = -zinb_log_likelihood(x, gen["px_rate"], gen["px_r"], pi_logits=gen["px_dropout"]).sum(1)
+    assert torch.allclose(vae.reconstruction_loss(x, gen), expected)
+    nb = VAE(30, 2, n_hidden=16, n_latent=4, gene_likelihood="nb").eval()
+    gen = nb.generative(inf["qz"].loc, inf["library"], batch)
+    assert torch.allclose(nb.reconstruction_loss(x, gen), -nb_log_likelihood(x, gen["px_rate"], gen["px_r"]).sum(1))
+
+
+def test_gene_batch_dispersion_differs_by_batch():
+    vae = VAE(30, 3, dispersion="gene-batch", n_hidden=8).eval()
+    gen = vae.generative(torch.zeros(3, 10), torch.zeros(3, 1), torch.tensor([0, 1, 2]))
+    assert not torch.allclose(gen["px_r"][0], gen["px_r"][1])
+
+
+def test_latent_library_needs_a_prior_and_adds_its_kl():
+    with pytest.raises(ValueError, match="library"):
+        VAE(30, 2, use_observed_lib_size=False)
+    x, batch, _ = _counts()
+    vae = VAE(30, 2, n_hidden=16, use_observed_lib_size=False, library_log_means=[5.0, 5.0], library_log_vars=[0.1, 0.1])
+    assert vae.kl_library(vae.inference(x), batch).shape == (64,)
+
+
+def test_kl_warmup_is_linear_and_capped():
+    assert kl_warmup_weight(0, 400) == 0 and kl_warmup_weight(200, 400) == 0.5 and kl_warmup_weight(800, 400) == 1
+    assert kl_warmup_weight(3, None) == 1
+
+
+def test_scanvae_marginalises_labels_and_adds_the_classification_term():
+    torch.manual_seed(0)
+    x, batch, group = _counts(groups=3)
+    model = SCANVAE(30, 2, 3, n_hidden=16, n_latent=4)
+    torch.manual_seed(1)
+    unsupervised = model.loss(x, batch)
+    assert "classification" not in unsupervised and torch.isfinite(unsupervised["loss"])
+    torch.manual_seed(1)  # same samples and dropout masks for the shared part
+    supervised = model.loss(x, batch, labelled_x=x[:10], labelled_y=group[:10], classification_ratio=50.0)
+    assert supervised["classification"] > 0
+    assert torch.allclose(supervised["loss"], unsupervised["loss"] + 50.0 * supervised["classification"], rtol=1e-5)
+
+
+def test_training_lowers_the_loss_and_scanvi_learns_the_labels():
+    from dance.single.batch_integration.scvi import train_vae
+
+    x, batch, group = _counts(n=300, groups=3, seed=1)
+    torch.manual_seed(0)
+    vae = VAE(30, 2, n_hidden=32, n_latent=4)
+    first = float(vae.loss(x, batch)["loss"].detach())
+    history = train_vae(vae, x.numpy(), batch.numpy(), epochs=30, batch_size=64, seed=0)
+    assert history["loss"] < 0.8 * first
+    model = SCANVAE(30, 2, 3, n_hidden=32, n_latent=4)
+    labels = group.numpy().copy()
+    labels[::2] = -1  # half unlabelled
+    train_vae(model, x.numpy(), batch.numpy(), epochs=30, batch_size=64, seed=0, labels=labels)
+    model.eval()
+    with torch.no_grad():
+        predicted = model.classify(x).argmax(1)
+    accuracy = float((predicted[1::2] == group[1::2]).float().mean())  # labelled cells
+    held_out = float((predicted[::2] == group[::2]).float().mean())  # unlabelled cells
+    assert accuracy > 0.9 and held_out > 0.8  # three well-separated groups; chance is 1/3
+
+
+def test_training_is_deterministic_and_restores_torch_threads():
+    from dance.single.batch_integration.scvi import train_vae
+
+    x, batch, _ = _counts(n=100)
+    threads = torch.get_num_threads()
+    latents = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        vae = VAE(30, 2, n_hidden=16, n_latent=4)
+        train_vae(vae, x.numpy(), batch.numpy(), epochs=3, seed=3)
+        latents.append(vae.latent(x))
+    assert torch.equal(latents[0], latents[1]) and torch.get_num_threads() == threads
