@@ -139,6 +139,7 @@ def worker(input_path: str, output_path: str, json_path: str) -> None:
         "peak_rss_increase_mb": peak - after_imports,
         "torch_threads": torch.get_num_threads(),
         "load_average_1min": os.getloadavg()[0],
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
     }
     Path(json_path).write_text(json.dumps(record, default=float))
 
@@ -151,9 +152,12 @@ def stage_scale(data_dir: Path, results: Path, sizes: list[str]) -> None:
         out = data_dir / f"integrated_{label}.npy"
         record_path = data_dir / f"worker_{label}.json"
         _log(f"integrating {label} from {path}")
+        # OpenMP threads that sleep instead of spinning while they wait: on a machine shared with
+        # other jobs, spinning FAISS/torch threads made k-means 3-4x slower (measured)
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
         with bench_lock():
             done = subprocess.run(
-                [sys.executable, __file__, "worker", str(path), str(out), str(record_path)], capture_output=True, text=True
+                [sys.executable, __file__, "worker", str(path), str(out), str(record_path)], capture_output=True, text=True, env=env
             )
         if done.returncode != 0:
             raise SystemExit(f"worker {label} failed:\n{done.stderr[-3000:]}")
@@ -285,7 +289,12 @@ def stage_tables(results: Path) -> None:
         )
     if scale:
         loads = ", ".join(f"{label}: {r['load_average_1min']:.1f}" for label, r in scale.items())
-        lines += ["", f"1-minute load average when each worker finished (2 cores; other jobs shared the machine): {loads}."]
+        lines += [
+            "",
+            f"1-minute load average when each worker finished (2 cores; other jobs shared the machine): {loads}. "
+            "Workers ran with `OMP_WAIT_POLICY=PASSIVE` (waiting OpenMP threads sleep instead of spinning; under this "
+            "load, spinning made FAISS k-means 3-4x slower).",
+        ]
     if compare:
         runs = compare["runs"]
         header = ["method", "seconds", *METRICS, *AGGREGATES]
