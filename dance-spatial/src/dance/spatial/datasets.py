@@ -14,6 +14,71 @@ def _local(path: str, sha256: str, size: int, source: str, package: str | None =
     return DataFile(path=path, sha256=sha256, source=source, size=size, package=package)
 
 
+PSEUDO = (
+    "Built with dance.spatial.pseudospots from real labelled cells: the cells are split in half by type (seed 0); one half "
+    "is pooled into pseudo-spots whose true proportions are known, the other half is the reference."
+)
+DSTG_PROTOCOL = "DSTG protocol: each spot pools 2-8 random cells (no spatial structure)."
+GRID_PROTOCOL = (
+    "Grid protocol (CARD/SPOTlight-style synthetic design): 400 spots on a 20 x 20 grid, 5 spatial domains each dominated "
+    "by one cell type with smooth transitions, 5-15 cells per spot drawn with the local composition (Dirichlet noise)."
+)
+CBMC = DataFile(
+    path="multimodal/CITE_CBMC_counts_top2000.h5",
+    sha256="68f36cd64729b1ee853fe5f760dbc0a9238d52a18a8a076742883379cce98e9f",
+    url="https://github.com/ttgump/scDCC/raw/142e4e03/data/CITE_PBMC/CITE_CBMC_counts_top2000.h5",
+    size=2258340,
+)
+CBMC_CITATION = "Stoeckius et al. (2017) Simultaneous epitope and transcriptome measurement in single cells. Nat Methods 14:865-868"
+HIPPOCAMPUS_REF = _local(
+    "spatial/spacexr_ref_visium_testes.h5ad",
+    "bd8778ea7351f7fc2252c84bd5d416b2f91738e4ee7390b378108e534a6a16f9",
+    197093,
+    f"{SPACEXR}/Reference/Visium_testes",
+)
+
+# The 12 DLPFC Visium sections of spatialLIBD (Maynard et al. 2021): counts from spatialLIBD's AWS bucket,
+# positions and scale factors from the LieberInstitute/HumanPilot repository, manual layer annotation from
+# its barcode_level_layer_map.tsv. Upstream publishes no checksums: hashes are pinned at first download.
+DLPFC_SAMPLES = ("151507", "151508", "151509", "151510", "151669", "151670", "151671", "151672", "151673", "151674", "151675", "151676")
+DLPFC_S3 = "https://spatial-dlpfc.s3.us-east-2.amazonaws.com"
+HUMANPILOT = "https://raw.githubusercontent.com/LieberInstitute/HumanPilot"
+DLPFC_LAYERS = DataFile(
+    path="spatial/dlpfc/barcode_level_layer_map.tsv",
+    url=f"{HUMANPILOT}/5dc52dc562893754c1db263479c573a3c3292609/10X/barcode_level_layer_map.tsv",
+)
+DLPFC_CITATION = (
+    "Maynard et al. (2021) Transcriptome-scale spatial gene expression in the human dorsolateral prefrontal cortex. Nat Neurosci 24:425-436"
+)
+
+
+def _dlpfc(sample: str) -> DatasetSpec:
+    layers = "5 layers (L3-L6, WM)" if sample in ("151669", "151670", "151671", "151672") else "7 layers (L1-L6, WM)"
+    pilot = f"{HUMANPILOT}/39ed906fad38095e3d7005e1b47f48c00b846371/10X/{sample}"
+    return DatasetSpec(
+        name=f"dlpfc_{sample}",
+        summary=f"Human DLPFC Visium section {sample} (spatialLIBD), manually annotated cortical layers: {layers}",
+        target=f"{LOADERS}:load_dlpfc",
+        tasks=("spatial_domain",),
+        description=(
+            "10x Visium, filtered counts of 33,538 genes, full-resolution pixel coordinates, hires image and scale factors; "
+            "obs['layer'] holds the manual annotation of Maynard et al. (spots without one are not scored). Download only."
+        ),
+        citation=DLPFC_CITATION,
+        files=(
+            DataFile(
+                path=f"spatial/dlpfc/{sample}_filtered_feature_bc_matrix.h5", url=f"{DLPFC_S3}/h5/{sample}_filtered_feature_bc_matrix.h5"
+            ),
+            DataFile(path=f"spatial/dlpfc/{sample}_tissue_positions_list.txt", url=f"{pilot}/tissue_positions_list.txt"),
+            DataFile(path=f"spatial/dlpfc/{sample}_scalefactors_json.json", url=f"{pilot}/scalefactors_json.json"),
+            DataFile(path=f"spatial/dlpfc/{sample}_tissue_hires_image.png", url=f"{DLPFC_S3}/images/{sample}_tissue_hires_image.png"),
+            DLPFC_LAYERS,
+        ),
+        shape="3,460-4,789 spots x 33,538 genes",
+        keys={"label_key": "layer"},
+    )
+
+
 CEREBELLUM_REF = _local(
     "spatial/spacexr_ref_cerebellum.h5ad",
     "3e419bd8821e552fc7bbe50917032044a09bb9dcae8043dee7c6a6f4b76a6991",
@@ -23,6 +88,7 @@ CEREBELLUM_REF = _local(
 )
 
 DATASETS: tuple[DatasetSpec, ...] = (
+    *(_dlpfc(sample) for sample in DLPFC_SAMPLES),
     DatasetSpec(
         name="mouse_olfactory_bulb",
         summary="Mouse olfactory bulb, Spatial Transcriptomics (Stahl 2016): 262 spots, 5 annotated layers",
@@ -57,6 +123,49 @@ DATASETS: tuple[DatasetSpec, ...] = (
         citation=RCTD,
         files=(CEREBELLUM_REF,),
         shape="300 spots x 384 genes; reference ~240 cells",
+    ),
+    DatasetSpec(
+        name="cerebellum_grid_pseudospots",
+        summary="400 grid pseudo-spots with spatially smooth proportions pooled from half of the RCTD cerebellum reference",
+        target=f"{LOADERS}:load_grid_pseudospots",
+        tasks=("cell_type_deconvolution",),
+        description=f"{PSEUDO} {GRID_PROTOCOL} Cells: mouse cerebellum single-nucleus reference of the RCTD vignette (475 cells, 19 types).",
+        citation=RCTD,
+        files=(CEREBELLUM_REF,),
+        shape="400 spots x 384 genes; reference ~240 cells",
+    ),
+    DatasetSpec(
+        name="cbmc_pseudospots",
+        summary="1,000 pseudo-spots (2-8 cells, DSTG protocol) pooled from half of the CBMC CITE-seq cells; other half = reference",
+        target=f"{LOADERS}:load_cbmc_pseudospots",
+        tasks=("cell_type_deconvolution",),
+        description=f"{PSEUDO} {DSTG_PROTOCOL} Cells: cord-blood mononuclear cells (CITE-seq RNA, 8,617 cells, 2,000 genes, 15 types).",
+        citation=CBMC_CITATION,
+        files=(CBMC,),
+        shape="1000 spots x 2000 genes; reference ~4,300 cells",
+    ),
+    DatasetSpec(
+        name="cbmc_grid_pseudospots",
+        summary="400 grid pseudo-spots with spatially smooth proportions pooled from half of the CBMC CITE-seq cells",
+        target=f"{LOADERS}:load_cbmc_grid_pseudospots",
+        tasks=("cell_type_deconvolution",),
+        description=f"{PSEUDO} {GRID_PROTOCOL} Cells: cord-blood mononuclear cells (CITE-seq RNA, 8,617 cells, 2,000 genes, 15 types).",
+        citation=CBMC_CITATION,
+        files=(CBMC,),
+        shape="400 spots x 2000 genes; reference ~4,300 cells",
+    ),
+    DatasetSpec(
+        name="hippocampus_grid_pseudospots",
+        summary="400 grid pseudo-spots with spatially smooth proportions pooled from half of spacexr's Visium example reference",
+        target=f"{LOADERS}:load_grid_pseudospots",
+        tasks=("cell_type_deconvolution",),
+        description=(
+            f"{PSEUDO} {GRID_PROTOCOL} Cells: the single-cell reference of the RCTD (spacexr) Visium vignette, mouse hippocampus "
+            "(510 cells, 17 types, 307 genes)."
+        ),
+        citation=RCTD,
+        files=(HIPPOCAMPUS_REF,),
+        shape="400 spots x 307 genes; reference ~255 cells",
     ),
     DatasetSpec(
         name="dstg_synthetic",
@@ -136,12 +245,7 @@ DATASETS: tuple[DatasetSpec, ...] = (
                 188234,
                 f"{SPACEXR}/SpatialRNA/Visium_testes",
             ),
-            _local(
-                "spatial/spacexr_ref_visium_testes.h5ad",
-                "bd8778ea7351f7fc2252c84bd5d416b2f91738e4ee7390b378108e534a6a16f9",
-                197093,
-                f"{SPACEXR}/Reference/Visium_testes",
-            ),
+            HIPPOCAMPUS_REF,
         ),
         shape="313 spots x 276 genes",
     ),

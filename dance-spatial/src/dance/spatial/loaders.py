@@ -57,19 +57,88 @@ def load_dstg(files: dict[str, Path], task: str) -> SpotsAndReference:
     return SpotsAndReference(spots, reference)
 
 
+def _pseudospots(cells: ad.AnnData, protocol: str, n_spots: int) -> SpotsAndReference:
+    """Split labelled cells in half (seed 0); pool one half into pseudo-spots, keep the other as reference."""
+    from dance.spatial.pseudospots import dstg_pseudospots, grid_pseudospots, split_reference
+
+    cells.obs["cell_type"] = cells.obs["cell_type"].astype(str)
+    pool, reference = split_reference(cells, seed=0)
+    types = sorted(cells.obs["cell_type"].unique())
+    build = dstg_pseudospots if protocol == "dstg" else grid_pseudospots
+    spots = build(pool, n_spots=n_spots, cell_types=types, seed=0)
+    return SpotsAndReference(spots, reference)
+
+
 def load_pseudospots(files: dict[str, Path], task: str) -> SpotsAndReference:
     """Pseudo-spots (DSTG protocol) pooled from half of a labelled reference; the other half is the reference.
 
     Seeded (seed 0) so the dataset is the same on every machine.
     """
-    from dance.spatial.pseudospots import dstg_pseudospots, split_reference
+    (path,) = files.values()
+    return _pseudospots(read_h5ad(path), "dstg", 300)
+
+
+def load_grid_pseudospots(files: dict[str, Path], task: str) -> SpotsAndReference:
+    """Grid pseudo-spots with spatially smooth proportions (seed 0) from half of a labelled reference."""
+    (path,) = files.values()
+    return _pseudospots(read_h5ad(path), "grid", 400)
+
+
+def _cbmc(files: dict[str, Path]) -> ad.AnnData:
+    from dance.core.data.readers import read_labelled_h5
 
     (path,) = files.values()
-    cells = read_h5ad(path)
-    pool, reference = split_reference(cells, seed=0)
-    types = sorted(cells.obs["cell_type"].astype(str).unique())
-    spots = dstg_pseudospots(pool, n_spots=300, cell_types=types, seed=0)
-    return SpotsAndReference(spots, reference)
+    cells = read_labelled_h5(path)
+    cells.obs["cell_type"] = "cbmc_" + cells.obs["cell_type"].astype(str)
+    return cells
+
+
+def load_cbmc_pseudospots(files: dict[str, Path], task: str) -> SpotsAndReference:
+    """1,000 DSTG-protocol pseudo-spots from half of the CBMC cells; the other half is the reference."""
+    return _pseudospots(_cbmc(files), "dstg", 1000)
+
+
+def load_cbmc_grid_pseudospots(files: dict[str, Path], task: str) -> SpotsAndReference:
+    """400 grid pseudo-spots from half of the CBMC cells; the other half is the reference."""
+    return _pseudospots(_cbmc(files), "grid", 400)
+
+
+def load_dlpfc(files: dict[str, Path], task: str) -> ad.AnnData:
+    """One spatialLIBD DLPFC section: counts, spot positions, scale factors, hires image and the
+    manual layer of each spot (``obs['layer']``; missing for unannotated spots)."""
+    import json
+
+    from dance.core.data.readers import read_10x_h5
+    from dance.core.data.visium import assemble_visium, read_image, read_positions
+
+    matrix = _file(files, "_filtered_feature_bc_matrix.h5")
+    sample = matrix.name.split("_", 1)[0]
+    positions = _file(files, "_tissue_positions_list.txt")
+    images = {}
+    hires = [p for rel, p in files.items() if rel.endswith("_tissue_hires_image.png")]
+    if hires:
+        images["hires"] = read_image(hires[0])
+    try:
+        scalefactors = json.loads(_file(files, "_scalefactors_json.json").read_text())
+    except ValueError as exc:
+        raise DanceInputError(f"the scale factors of DLPFC section {sample} are not valid JSON ({exc})", field="scalefactors") from exc
+    adata = assemble_visium(
+        read_10x_h5(matrix),
+        read_positions(positions),
+        library_id=sample,
+        scalefactors=scalefactors,
+        images=images,
+        source=f"spatialLIBD DLPFC {sample}",
+        positions_name=str(positions),
+    )
+    layers = pd.read_csv(
+        _file(files, "barcode_level_layer_map.tsv"), sep="\t", header=None, names=["barcode", "sample", "layer"], dtype=str
+    )
+    layers = layers[layers["sample"] == sample].set_index("barcode")["layer"]
+    if layers.empty:
+        raise DanceInputError(f"barcode_level_layer_map.tsv has no annotation for section {sample}", field="layer")
+    adata.obs["layer"] = pd.Categorical(layers.reindex(adata.obs_names).to_numpy())
+    return adata
 
 
 def load_spots_and_reference(files: dict[str, Path], task: str) -> SpotsAndReference:

@@ -1,4 +1,4 @@
-"""The ``spatial`` plugin: registers dance-spatial's models and datasets (specs only).
+"""The ``spatial`` plugin: registers dance-spatial's models, datasets and transforms (specs only).
 
 Each task folder lists its models in its own ``specs.py``.
 """
@@ -13,6 +13,17 @@ from dance.spatial.spatial_domain.specs import MODELS as DOMAINS
 
 MODELS = (*DOMAINS, *DECONVOLUTION)
 
+# (name, target, category, summary)
+TRANSFORMS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "histology_coordinates",
+        "dance.spatial.graphs:histology_coordinates",
+        "graph",
+        "SpaGCN's (x, y, histology colour) coordinates into obsm['spatial_histology'] (x, y without an image)",
+    ),
+    ("drop_genes", "dance.spatial.transforms:drop_genes", "preprocessing", "Drop genes by name prefix (ERCC spike-ins, MT- genes)"),
+)
+
 
 @hookimpl
 def dance_register_models(register: Registrar) -> None:
@@ -24,3 +35,9 @@ def dance_register_models(register: Registrar) -> None:
 def dance_register_datasets(register: Registrar) -> None:
     for spec in DATASETS:
         register(spec)
+
+
+@hookimpl
+def dance_register_transforms(register: Registrar) -> None:
+    for name, target, category, summary in TRANSFORMS:
+        register(name=name, target=target, category=category, summary=summary)

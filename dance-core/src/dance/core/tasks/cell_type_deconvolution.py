@@ -21,6 +21,7 @@ Metrics (``fn(true, predicted)``, spots x types arrays with aligned columns)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dance.core.errors import DanceInputError
@@ -182,6 +183,37 @@ class CellTypeDeconvolution(TaskContract):
         out.obsm["proportions"] = prediction
         out.uns["dance_model"] = model_name
         return {"output": out}
+
+    def plot(
+        self, data: SpotsAndReference, prediction: pd.DataFrame, truth: pd.DataFrame | None, keys: DataKeys, *, model_name: str, folder: Any
+    ) -> dict[str, Any]:
+        """``dominant_cell_type.png``: each spot coloured by its most abundant predicted cell type,
+        next to the true one when known. Spots without coordinates are laid out on a grid."""
+        import numpy as np
+
+        from dance.core.tasks.spatial_domain import _palette, _tissue_image, plot_spot_panels
+
+        spots = data.spots
+        if keys.spatial_key in spots.obsm:
+            coords = np.asarray(spots.obsm[keys.spatial_key], dtype=float)[:, :2]
+            image = _tissue_image(spots)
+            layout = ""
+        else:
+            side = int(np.ceil(np.sqrt(spots.n_obs)))
+            coords = np.column_stack([np.arange(spots.n_obs) % side, -(np.arange(spots.n_obs) // side)]).astype(float)
+            image, layout = None, " (no coordinates: spots in input order)"
+        types = [str(c) for c in prediction.columns]
+        if truth is not None:
+            types = sorted(set(types) | {str(c) for c in truth.columns})
+        colours = dict(zip(types, _palette(len(types)), strict=True))
+        predicted = prediction.to_numpy().argmax(axis=1)
+        panels = [(f"{model_name}: dominant predicted type{layout}", np.array(prediction.columns.astype(str))[predicted], colours, None)]
+        if truth is not None:
+            true = truth.to_numpy().argmax(axis=1)
+            panels.append(("dominant true type", np.array(truth.columns.astype(str))[true], colours, None))
+        path = Path(folder) / "dominant_cell_type.png"
+        plot_spot_panels(coords, panels, path, image=image, title=f"cell_type_deconvolution - {model_name}", y_down="spatial" in spots.uns)
+        return {"plot": path}
 
     def broken_inputs(self, data: SpotsAndReference, keys: DataKeys) -> list[BrokenInput]:
         copy = data.copy()
