@@ -60,6 +60,11 @@ if TYPE_CHECKING:
 __all__ = ["Harmony", "HarmonyResult", "harmonize"]
 
 
+#: run the block updates with torch on the CPU too (they use NumPy views there; tests flip this to
+#: check that the torch path, the one GPUs take, gives the same result)
+_TORCH_BLOCK_UPDATES = False
+
+
 @dataclass
 class HarmonyResult:
     """Output of :func:`harmonize`.
@@ -438,7 +443,7 @@ def _harmonize(
             # the block updates are many medium-sized sequential steps: one thread does them
             # fastest (several threads pay a barrier per step, badly so on a busy machine)
             with _torch_threads(1 if dev.type == "cpu" else None):
-                if dev.type == "cpu":
+                if dev.type == "cpu" and not _TORCH_BLOCK_UPDATES:
                     partial = update_blocks_numpy(s, r, log_norm, perm, observed, old_sums)
                 else:
                     partial = update_blocks(s, r, log_norm, perm, observed, old_sums)
@@ -539,6 +544,7 @@ class Harmony(BatchIntegrationModel):
         epsilon_cluster: float = Field(1e-3, gt=0, description="relative objective change ending the clustering")
         epsilon_harmony: float = Field(1e-2, gt=0, description="relative objective change ending Harmony")
         batch_prop_cutoff: float = Field(1e-5, ge=0, description="minimum soft fraction of a batch in a cluster to correct it")
+        n_threads: int | None = Field(None, ge=1, description="torch CPU threads (None: torch's setting; small inputs use one)")
 
     def build_pipeline(self) -> tuple[Step, ...]:
         return embedding_pipeline(self.params)
@@ -564,6 +570,7 @@ class Harmony(BatchIntegrationModel):
             seed=self.seed,
             device=self.device_,
             progress=True,
+            n_threads=p.n_threads,
         )
         self.embedding_ = result.embedding
         self.notes_ = {

@@ -35,7 +35,7 @@ from dance.core.transforms.pipeline import Step, step
 from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, neighbors, randomized_pca
 from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
 
-__all__ = ["Scanorama", "ScanoramaResult", "scanorama_integrate"]
+__all__ = ["Scanorama", "ScanoramaResult", "assemble", "scanorama_integrate"]
 
 
 @dataclass
@@ -163,13 +163,32 @@ def scanorama_integrate(
     codes, names = batch_codes(batch)
     reduced, _ = randomized_pca(cosine_normalize(x), dimred, seed=seed)
     members = [np.flatnonzero(codes == b) for b in range(len(names))]
-    datasets = [reduced[m] for m in members]
-    sizes = [len(m) for m in members]
+    datasets, merged = assemble([reduced[m] for m in members], knn=knn, sigma=sigma, alpha=alpha, metric=metric, seed=seed)
+    result = ScanoramaResult(embedding=np.empty_like(reduced))
+    result.alignments = [(names[i], names[j], score) for i, j, score in merged]
+    for b, m in enumerate(members):
+        result.embedding[m] = datasets[b]
+    return result
+
+
+def assemble(
+    datasets: list[np.ndarray],
+    *,
+    knn: int = 20,
+    sigma: float = 15.0,
+    alpha: float = 0.10,
+    metric: Literal["manhattan", "euclidean"] = "manhattan",
+    seed: int = 0,
+) -> tuple[list[np.ndarray], list[tuple[int, int, float]]]:
+    """Scanorama's ``assemble`` on reduced datasets: find the matches and alignment scores, then
+    merge dataset pairs into panoramas in decreasing order of score. Returns the corrected
+    datasets and the merged pairs ``(i, j, score)``."""
+    datasets = [np.asarray(d, dtype=np.float64) for d in datasets]
+    sizes = [d.shape[0] for d in datasets]
     scores, matches = _matches(datasets, knn, metric, seed)
     # scanorama: sorted by score (ties in pair order), reversed, above alpha
     ordered = [pair for pair, value in reversed(sorted(scores.items(), key=operator.itemgetter(1))) if value > alpha]
-
-    result = ScanoramaResult(embedding=np.empty_like(reduced))
+    merged: list[tuple[int, int, float]] = []
     times_used: dict[int, int] = {}
     panoramas: list[list[int]] = []
     for i, j in ordered:
@@ -204,10 +223,8 @@ def scanorama_integrate(
             if pano_i is not pano_j:
                 pano_i.extend(pano_j)
                 panoramas.remove(pano_j)
-        result.alignments.append((names[i], names[j], float(scores[(min(i, j), max(i, j))])))
-    for b, m in enumerate(members):
-        result.embedding[m] = datasets[b]
-    return result
+        merged.append((i, j, float(scores[(min(i, j), max(i, j))])))
+    return datasets, merged
 
 
 class Scanorama(BatchIntegrationModel):
