@@ -17,6 +17,7 @@ from dance.single.clustering._common import resolve_n_clusters, torch_generator
 from dance.single.clustering.graphsc_module import GraphSCAutoencoder, inner_product_loss
 from dance.single.nn.autoencoder import iterate_minibatches
 from dance.single.nn.clustering import kmeans_centres
+from dance.single.nn.graphs import sparse_adjacency
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -43,23 +44,16 @@ class CellGeneGraph:
     def n_genes(self) -> int:
         return self.gene_features.shape[0]
 
-    def batch(self, cells: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(x, edge_index, edge_weight, targets)`` of the subgraph feeding the given cells: every
-        gene node plus the batch's cells (the one-hop neighbourhood graph-sc's full-neighbour
-        sampler gives a one-layer GCN)."""
-        rows = self.cell_weights[cells].tocoo()
+    def batch(self, cells: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(x, adjacency, targets)`` of the subgraph feeding the given cells: every gene node plus
+        the batch's cells (the one-hop neighbourhood graph-sc's full-neighbour sampler gives a
+        one-layer GCN), the adjacency as a sparse ``adj_t`` (row = receiving node)."""
         n_genes, n_batch = self.n_genes, len(cells)
-        local = np.arange(n_batch)
-        sources = np.concatenate([rows.col, n_genes + local])
-        targets = np.concatenate([n_genes + rows.row, n_genes + local])
-        weights = np.concatenate([rows.data, self.self_weights[cells]]).astype(np.float32)
+        into_cells = sp.hstack([self.cell_weights[cells], sp.diags(self.self_weights[cells])])
+        adjacency = sp.vstack([sp.csr_matrix((n_genes, n_genes + n_batch), dtype=np.float32), into_cells]).tocsr()
         x = np.vstack([self.gene_features, self.cell_features[cells]])
-        return (
-            torch.from_numpy(x).to(device),
-            torch.from_numpy(np.vstack([sources, targets]).astype(np.int64)).to(device),
-            torch.from_numpy(weights).to(device),
-            torch.from_numpy(n_genes + local).to(device),
-        )
+        targets = torch.arange(n_genes, n_genes + n_batch, device=device)
+        return torch.from_numpy(x).to(device), sparse_adjacency(adjacency, device), targets
 
 
 def build_cell_gene_graph(weights: sp.spmatrix, *, n_components: int = 50, edge_norm: bool = True, seed: int = 0) -> CellGeneGraph:
@@ -178,8 +172,7 @@ class GraphSC(ClusteringModel):
             total = 0.0
             for index in iterate_minibatches(n_cells, p.batch_size, generator=generator):
                 cells = index.numpy()
-                x, edge_index, edge_weight, targets = graph.batch(cells, device)
-                z = self.module_.encode(x, edge_index, edge_weight, targets)
+                z = self.module_.encode(*graph.batch(cells, device))
                 # the cell-cell block of the bipartite graph holds only the self loops
                 loss = inner_product_loss(self.module_.decode(z), torch.eye(len(cells), device=device))
                 optimizer.zero_grad()

@@ -29,9 +29,10 @@ class GraphSCAutoencoder(nn.Module):
         self.linear = nn.Linear(hidden_dim, out_dim)
         self.decoder_dropout = decoder_dropout
 
-    def encode(self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Embeddings of the ``targets`` nodes (cells) after one convolution and the linear layer."""
-        h = F.relu(self.conv(self.dropout(x), edge_index, edge_weight))
+    def encode(self, x: torch.Tensor, adjacency: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Embeddings of the ``targets`` nodes (cells) after one convolution and the linear layer;
+        ``adjacency`` is the sparse ``adj_t`` (row = receiving node) with normalised weights."""
+        h = F.relu(self.conv(self.dropout(x), adjacency))
         return self.linear(h[targets])
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ from dance.single.clustering._common import expression_tensors, resolve_n_cluste
 from dance.single.clustering.scdsc_module import ScDSCNetwork
 from dance.single.nn.autoencoder import encode_in_batches, iterate_minibatches
 from dance.single.nn.clustering import kmeans_centres, target_distribution
-from dance.single.nn.graphs import edge_index_from_adjacency, knn_adjacency, normalize_adjacency
+from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
 from dance.single.nn.likelihoods import zinb_loss
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class ScDSC(ClusteringModel):
         device = self.device_
         x, counts, size_factors = expression_tensors(data, self.keys, device)
         adjacency = normalize_adjacency(knn_adjacency(data.obsp["distances"], symmetric=True, self_loops=True), mode="row")
-        edge_index, edge_weight = edge_index_from_adjacency(adjacency, device)
+        graph = sparse_adjacency(adjacency, device)
         generator = torch_generator(self.seed, device)
 
         # the number of clusters is needed to build the GCN's last layer; when unknown it is
@@ -129,7 +129,7 @@ class ScDSC(ClusteringModel):
             # full batch, so batch norm sees every cell; the target is recomputed every epoch from
             # the current soft assignments (authors' code)
             network.train()
-            out = network(x, edge_index, edge_weight)
+            out = network(x, graph)
             target = target_distribution(out["q"])
             mean, disp, pi = out["zinb"]
             parts = {
@@ -145,7 +145,7 @@ class ScDSC(ClusteringModel):
             last = {k: float(v.detach()) for k, v in parts.items()}
 
         with torch.no_grad():  # full-batch statistics, as during training
-            out = network(x, edge_index, edge_weight)
+            out = network(x, graph)
         network.eval()
         self.module_ = network
         self.labels_ = out["predict"].argmax(dim=1).cpu().numpy()

@@ -73,15 +73,15 @@ class ScDSCNetwork(nn.Module):
         self.sigma = float(sigma)
         self.alpha = float(alpha)
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor) -> dict[str, object]:
+    def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> dict[str, object]:
         """The autoencoder's outputs plus ``q`` (Student's t soft assignment of ``z``) and
-        ``predict`` (the GCN's softmax)."""
+        ``predict`` (the GCN's softmax); ``adjacency`` is the normalised sparse ``adj_t``."""
         out = self.ae(x)
-        h = F.relu(self.gnn[0](x, edge_index, edge_weight))
+        h = F.relu(self.gnn[0](x, adjacency))
         hidden = out["hidden"]
         for i, layer in enumerate(self.gnn[1:]):
             mixed = (1 - self.sigma) * h + self.sigma * hidden[i]
-            h = layer(mixed, edge_index, edge_weight)
+            h = layer(mixed, adjacency)
             if i < len(self.gnn) - 2:
                 h = F.relu(h)
         out["predict"] = F.softmax(h, dim=1)

@@ -15,7 +15,7 @@ from dance.core.transforms.pipeline import Step, step
 from dance.single.clustering._common import expression_tensors, resolve_n_clusters
 from dance.single.clustering.sctag_module import ScTAGNetwork
 from dance.single.nn.clustering import kl_clustering_loss, kmeans_centres, target_distribution
-from dance.single.nn.graphs import edge_index_from_adjacency, knn_adjacency, normalize_adjacency
+from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
 from dance.single.nn.likelihoods import zinb_loss
 
 if TYPE_CHECKING:
@@ -107,7 +107,7 @@ class ScTAG(ClusteringModel):
         device = self.device_
         x, counts, size_factors = expression_tensors(data, self.keys, device)
         binary = knn_adjacency(data.obsp["distances"], symmetric=True, self_loops=True)
-        edge_index, edge_weight = edge_index_from_adjacency(normalize_adjacency(binary, mode="symmetric"), device)
+        graph = sparse_adjacency(normalize_adjacency(binary, mode="symmetric"), device)
         adjacency = torch.from_numpy(binary.toarray()).to(device)
 
         def build(n_clusters: int) -> ScTAGNetwork:
@@ -125,7 +125,7 @@ class ScTAG(ClusteringModel):
         optimizer = torch.optim.Adam([q for name, q in network.named_parameters() if name != "centres"], lr=p.pretrain_lr)
         network.train()
         for _ in tqdm(range(p.pretrain_epochs), desc=f"{self.name} pretraining", disable=None, leave=False):
-            adj_loss, count_loss = reconstruction_losses(network(x, edge_index, edge_weight))
+            adj_loss, count_loss = reconstruction_losses(network(x, graph))
             loss = p.adj_weight * adj_loss + p.zinb_weight * count_loss
             optimizer.zero_grad()
             loss.backward()
@@ -133,7 +133,7 @@ class ScTAG(ClusteringModel):
 
         network.eval()
         with torch.no_grad():
-            z = network.encode(x, edge_index, edge_weight).cpu().numpy()
+            z = network.encode(x, graph).cpu().numpy()
         n_clusters = resolve_n_clusters(self, z)
         if n_clusters != n_guess:
             state = {k: v for k, v in network.state_dict().items() if k != "centres"}
@@ -149,9 +149,9 @@ class ScTAG(ClusteringModel):
             if epoch % p.update_interval == 0:
                 network.eval()
                 with torch.no_grad():
-                    target = target_distribution(network(x, edge_index, edge_weight)["q"])
+                    target = target_distribution(network(x, graph)["q"])
             network.train()
-            out = network(x, edge_index, edge_weight)
+            out = network(x, graph)
             adj_loss, count_loss = reconstruction_losses(out)
             cluster_loss = kl_clustering_loss(target, out["q"])
             loss = p.adj_weight * adj_loss + p.zinb_weight * count_loss + p.cluster_weight * cluster_loss
@@ -162,7 +162,7 @@ class ScTAG(ClusteringModel):
 
         network.eval()
         with torch.no_grad():
-            out = network(x, edge_index, edge_weight)
+            out = network(x, graph)
         self.module_ = network
         self.embedding_ = out["z"].cpu().numpy()
         self.labels_ = out["q"].argmax(dim=1).cpu().numpy()

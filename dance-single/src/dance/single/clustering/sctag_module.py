@@ -45,14 +45,15 @@ class ScTAGNetwork(nn.Module):
         self.centres = nn.Parameter(torch.zeros(n_clusters, latent_dim))
         self.alpha = float(alpha)
 
-    def encode(self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.conv1(self.dropout(x), edge_index, edge_weight))
-        return self.conv2(h, edge_index, edge_weight)
+    def encode(self, x: torch.Tensor, adjacency: torch.Tensor) -> torch.Tensor:
+        """The embedding; ``adjacency`` is the normalised sparse ``adj_t``."""
+        h = F.relu(self.conv1(self.dropout(x), adjacency))
+        return self.conv2(h, adjacency)
 
-    def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_weight: torch.Tensor) -> dict[str, object]:
+    def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> dict[str, object]:
         """``z`` (embedding), ``adj`` (reconstructed adjacency, probabilities), ``zinb`` (mean,
         dispersion, dropout) and ``q`` (soft assignments)."""
-        z = self.encode(x, edge_index, edge_weight)
+        z = self.encode(x, adjacency)
         h = self.adj_decoder(z)
         return {
             "z": z,

@@ -4,18 +4,23 @@ tensors torch_geometric layers take.
 Convention: an adjacency matrix ``A`` is read as "row ``i`` aggregates from column ``j``", i.e.
 a layer computes ``A @ X``. In torch_geometric's ``edge_index`` messages flow from
 ``edge_index[0]`` (source) to ``edge_index[1]`` (target), so ``A[i, j]`` becomes the edge
-``j -> i`` with weight ``A[i, j]``.
+``j -> i`` with weight ``A[i, j]``. torch_geometric's layers also accept the transposed sparse
+adjacency ``adj_t`` (targets x sources) -- which is ``A`` itself -- as a torch sparse tensor; they
+then aggregate with one sparse-dense product instead of materialising a message per edge, which
+is several times faster on CPUs (:func:`sparse_adjacency`).
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["edge_index_from_adjacency", "knn_adjacency", "normalize_adjacency"]
+__all__ = ["edge_index_from_adjacency", "knn_adjacency", "normalize_adjacency", "sparse_adjacency"]
 
 
 def knn_adjacency(distances: Any, *, symmetric: bool = True, self_loops: bool = True) -> sp.csr_matrix:
@@ -61,3 +66,19 @@ def edge_index_from_adjacency(adjacency: Any, device: str | torch.device = "cpu"
     edge_index = torch.from_numpy(np.vstack([coo.col, coo.row]).astype(np.int64))
     edge_weight = torch.from_numpy(coo.data.astype(np.float32))
     return edge_index.to(device), edge_weight.to(device)
+
+
+def sparse_adjacency(adjacency: Any, device: str | torch.device = "cpu") -> torch.Tensor:
+    """``adjacency`` as a torch sparse CSR tensor (float32): the ``adj_t`` argument of
+    torch_geometric layers, with which message passing computes ``adjacency @ X``.
+    """
+    csr = sp.csr_matrix(adjacency, dtype=np.float32)
+    csr.sort_indices()
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": the product we use is stable
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(csr.indptr.astype(np.int64)),
+            torch.from_numpy(csr.indices.astype(np.int64)),
+            torch.from_numpy(csr.data),
+            size=csr.shape,
+        ).to(device)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dance.core import run
+from dance.single.clustering.scdcc import ScDCC, draw_pairwise_constraints, pairwise_loss
+from dance.single.clustering.scdeepcluster import ScDeepCluster
+
+FAST = {"pretrain_epochs": 5, "max_epochs": 5, "encoder_dims": (16,), "latent_dim": 4, "batch_size": 32, "kmeans_n_init": 2, "tol": 0.0}
+
+
+def test_without_constraints_scdcc_is_scdeepcluster(labelled_counts, unlabelled_counts):
+    reference = ScDeepCluster(n_clusters=3, seed=3, device="cpu", **FAST).fit(unlabelled_counts)
+    expected = reference.predict(unlabelled_counts)
+    # no labels at fit time (what the evaluation gives), and labels present but n_pairwise = 0
+    no_labels = ScDCC(n_clusters=3, seed=3, device="cpu", **FAST).fit(unlabelled_counts)
+    no_pairs = ScDCC(n_clusters=3, n_pairwise=0, seed=3, device="cpu", **FAST).fit(labelled_counts)
+    for model in (no_labels, no_pairs):
+        assert np.array_equal(model.predict(unlabelled_counts), expected)
+        assert np.allclose(model.embedding_, reference.embedding_)
+        assert model.notes_["n_must_link"] == model.notes_["n_cannot_link"] == 0
+    assert no_labels.notes_["constraints"].startswith("none: no obs['cell_type']")
+
+
+def test_constraints_come_from_the_known_fraction_of_labels(labelled_counts):
+    model = ScDCC(n_clusters=3, n_pairwise=40, labelled_fraction=0.2, seed=0, device="cpu", **FAST).fit(labelled_counts)
+    assert model.notes_["n_must_link"] + model.notes_["n_cannot_link"] == 40
+    without = ScDeepCluster(n_clusters=3, seed=0, device="cpu", **FAST).fit(labelled_counts)
+    assert not np.allclose(model.embedding_, without.embedding_)  # the constraint updates changed the model
+
+
+def test_partially_labelled_column(labelled_counts, unlabelled_counts):
+    data = unlabelled_counts.copy()
+    known = labelled_counts.obs["cell_type"].astype(object).to_numpy().copy()
+    known[20:] = np.nan
+    data.obs["known_type"] = known
+    model = ScDCC(n_clusters=3, n_pairwise=30, labelled_fraction=1.0, constraint_key="known_type", seed=0, device="cpu", **FAST).fit(data)
+    assert model.notes_["n_must_link"] + model.notes_["n_cannot_link"] == 30
+
+
+def test_draw_pairwise_constraints():
+    labels = np.array(["a"] * 50 + ["b"] * 50 + [None] * 20 + [np.nan] * 20, dtype=object)
+    constraints = draw_pairwise_constraints(labels, 100, labelled_fraction=0.3, seed=0)
+    pairs = np.vstack([constraints.must_link, constraints.cannot_link])
+    assert len(constraints) == 100 and len({tuple(sorted(p)) for p in pairs}) == 100
+    assert (pairs[:, 0] != pairs[:, 1]).all()
+    used = np.unique(pairs)
+    assert used.max() < 100  # never an unlabelled cell
+    assert len(used) <= 30  # only the known 30% of the 100 labelled cells
+    assert all(labels[i] == labels[j] for i, j in constraints.must_link)
+    assert all(labels[i] != labels[j] for i, j in constraints.cannot_link)
+    again = draw_pairwise_constraints(labels, 100, labelled_fraction=0.3, seed=0)
+    assert np.array_equal(again.must_link, constraints.must_link)
+    # capped by the number of distinct pairs; nothing without labels
+    assert len(draw_pairwise_constraints(labels, 10_000, labelled_fraction=0.05, seed=0)) == 10  # 5 known cells: 10 pairs
+    assert len(draw_pairwise_constraints(np.array([None] * 5, dtype=object), 10, labelled_fraction=1.0, seed=0)) == 0
+
+
+def test_pairwise_loss():
+    same = torch.tensor([[1.0, 0.0], [0.5, 0.5]])
+    other = torch.tensor([[1.0, 0.0], [0.5, 0.5]])
+    assert torch.isclose(pairwise_loss(same, other, "must_link"), torch.tensor(-np.log(0.5) / 2, dtype=torch.float32), atol=1e-6)
+    apart = torch.tensor([[0.0, 1.0], [0.5, 0.5]])
+    assert torch.isclose(pairwise_loss(same, apart, "cannot_link"), torch.tensor(-np.log(0.5) / 2, dtype=torch.float32), atol=1e-6)
+    with pytest.raises(ValueError):
+        pairwise_loss(same, other, "maybe_link")
+
+
+@pytest.mark.slow
+def test_scdcc_through_dance_run_has_no_constraints(tmp_path):
+    result = run("clustering", "scdcc", "pbmc4k_10x", seed=0, out=tmp_path, device="cpu")
+    assert result.notes["n_must_link"] == 0 and result.notes["n_cannot_link"] == 0
+    assert result.metrics["ari"] > 0.70  # measured: see docs/benchmarks/clustering.md

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from dance.core import run
+from dance.single.clustering.scdeepcluster import ScDeepCluster
+
+FAST = {"pretrain_epochs": 20, "max_epochs": 20, "encoder_dims": (32,), "latent_dim": 4, "batch_size": 32, "kmeans_n_init": 5}
+
+
+def test_recovers_the_synthetic_groups(labelled_counts, unlabelled_counts):
+    model = ScDeepCluster(n_clusters=3, seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+    labels = model.predict(unlabelled_counts)
+    assert adjusted_rand_score(labelled_counts.obs["cell_type"], labels) > 0.9
+    assert model.embedding_.shape == (unlabelled_counts.n_obs, 4)
+    notes = model.notes_
+    assert notes["n_clusters"] == 3 and notes["n_clusters_estimated"] is False
+    assert 1 <= notes["clustering_epochs"] <= 20 and np.isfinite(notes["pretrain_zinb_loss"])
+
+
+def test_estimates_the_number_of_clusters_without_labels(unlabelled_counts):
+    model = ScDeepCluster(seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+    assert model.notes_["n_clusters_estimated"] is True
+    assert model.notes_["n_clusters"] >= 2
+    assert len(np.unique(model.predict(unlabelled_counts))) <= model.notes_["n_clusters"]
+
+
+def test_stops_when_assignments_settle(unlabelled_counts):
+    # a huge tolerance stops at the first check after one epoch
+    model = ScDeepCluster(n_clusters=3, tol=1.0, seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+    assert model.notes_["converged"] is True and model.notes_["clustering_epochs"] == 1
+
+
+def test_needs_counts(unlabelled_counts):
+    from dance.core.errors import DanceInputError
+
+    data = unlabelled_counts.copy()
+    data.X = np.log1p(np.asarray(data.X)) + 0.5
+    with pytest.raises(DanceInputError):
+        ScDeepCluster(n_clusters=3, device="cpu", **FAST).fit(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "dataset, floor",
+    [
+        ("pbmc4k_10x", 0.70),  # measured: see docs/benchmarks/clustering.md
+        ("worm_neuron", 0.35),
+        ("mouse_bladder", 0.45),
+    ],
+)
+def test_scdeepcluster_on_dance_benchmark_sets(dataset, floor, shared_data_env, tmp_path):
+    result = run("clustering", "scdeepcluster", dataset, seed=0, out=tmp_path, device="cpu")
+    assert result.metrics["ari"] > floor
+    assert result.notes["n_clusters_source"] == "labels"

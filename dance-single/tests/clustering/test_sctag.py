@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.metrics import adjusted_rand_score
+
+from dance.core import run
+from dance.single.clustering.sctag import ScTAG
+from dance.single.clustering.sctag_module import ScTAGNetwork
+from dance.single.nn.graphs import sparse_adjacency
+
+FAST = {"pretrain_epochs": 30, "epochs": 30, "hidden_dim": 32, "latent_dim": 8, "decoder_dims": (32,), "n_pcs": 10, "kmeans_n_init": 5, "pretrain_lr": 1e-3}
+
+
+def test_network_outputs():
+    torch.manual_seed(0)
+    network = ScTAGNetwork(6, 3, hidden_dim=5, latent_dim=2, decoder_dims=(4,), k_hops=2, adj_dim=3)
+    x = torch.randn(7, 6)
+    # a directed ring: node i receives from node i - 1
+    ring = sparse_adjacency(sp.csr_matrix((np.full(7, 0.5), ([(i + 1) % 7 for i in range(7)], list(range(7)))), shape=(7, 7)))
+    out = network.eval()(x, ring)
+    assert out["z"].shape == (7, 2) and out["adj"].shape == (7, 7) and out["q"].shape == (7, 3)
+    assert ((out["adj"] >= 0) & (out["adj"] <= 1)).all() and torch.allclose(out["adj"], out["adj"].T)
+    assert all(t.shape == (7, 6) for t in out["zinb"])
+    # k_hops = 2: a node's embedding depends on nodes up to 4 hops away (two layers), not 5
+    x2 = x.clone()
+    x2[5] += 10  # node 5 reaches node 1 (5 -> 6 -> 0 -> 1) in 3 hops, node 0 in 2; node 2... via 4 hops
+    changed = (network(x2, ring)["z"] - out["z"]).abs().sum(1) > 1e-6
+    assert changed[[5, 6, 0, 1, 2]].all() and not changed[[3, 4]].any()
+
+
+def test_recovers_the_synthetic_groups(labelled_counts, unlabelled_counts):
+    model = ScTAG(n_clusters=3, seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+    assert adjusted_rand_score(labelled_counts.obs["cell_type"], model.predict(unlabelled_counts)) > 0.9
+    assert model.embedding_.shape == (unlabelled_counts.n_obs, 8)
+
+
+def test_estimates_the_number_of_clusters(unlabelled_counts):
+    model = ScTAG(seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+    assert model.notes_["n_clusters_estimated"] is True
+    assert model.module_.centres.shape[0] == model.notes_["n_clusters"] >= 2
+    assert np.max(model.predict(unlabelled_counts)) < model.notes_["n_clusters"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, floor", [("pbmc4k_10x", 0.6), ("worm_neuron", 0.3), ("mouse_bladder", 0.45)])
+def test_sctag_on_dance_benchmark_sets(dataset, floor, shared_data_env, tmp_path):
+    result = run("clustering", "sctag", dataset, seed=0, out=tmp_path, device="cpu")
+    assert result.metrics["ari"] > floor  # measured: see docs/benchmarks/clustering.md

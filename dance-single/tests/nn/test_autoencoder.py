@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dance.single.nn.autoencoder import (
+    DenoisingZINBAutoencoder,
+    ZINBHeads,
+    encode_in_batches,
+    iterate_minibatches,
+    mlp,
+    pretrain_zinb_autoencoder,
+)
+from dance.single.nn.likelihoods import zinb_loss
+
+
+def test_mlp_layers():
+    net = mlp([10, 8, 4], batch_norm=True)
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU"]
+    assert [type(m).__name__ for m in mlp([10, 8, 4], last_activation=False)] == ["Linear", "ReLU", "Linear"]
+    assert [type(m).__name__ for m in mlp([10, 4], activation="none")] == ["Linear"]
+
+
+def test_zinb_heads_respect_their_ranges():
+    torch.manual_seed(0)
+    mean, disp, pi = ZINBHeads(6, 5)(torch.randn(7, 6) * 100)
+    assert mean.shape == disp.shape == pi.shape == (7, 5)
+    assert (mean >= 1e-5).all() and (mean <= 1e6).all()
+    assert (disp >= 1e-4).all() and (disp <= 1e4).all()
+    assert ((pi >= 0) & (pi <= 1)).all()
+
+
+def test_noise_changes_the_reconstruction_but_not_the_embedding():
+    torch.manual_seed(0)
+    model = DenoisingZINBAutoencoder(12, hidden=(8,), latent=3, noise_sd=2.5)
+    x = torch.randn(5, 12)
+    z1, mean1, *_ = model(x, torch.Generator().manual_seed(1))
+    z2, mean2, *_ = model(x, torch.Generator().manual_seed(2))
+    z3, mean3, *_ = model(x, torch.Generator().manual_seed(1))
+    assert torch.equal(z1, z2) and torch.equal(z1, model.encode(x))
+    assert not torch.equal(mean1, mean2)
+    assert torch.equal(mean1, mean3)  # the seeded generator makes the noise repeatable
+    quiet = DenoisingZINBAutoencoder(12, hidden=(8,), latent=3, noise_sd=0.0)
+    _, mean_a, *_ = quiet(x, torch.Generator().manual_seed(1))
+    _, mean_b, *_ = quiet(x, torch.Generator().manual_seed(2))
+    assert torch.equal(mean_a, mean_b)
+
+
+def test_minibatches_cover_every_index_once_and_are_seeded():
+    batches = list(iterate_minibatches(10, 4, generator=torch.Generator().manual_seed(0)))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat(batches).tolist()) == list(range(10))
+    again = list(iterate_minibatches(10, 4, generator=torch.Generator().manual_seed(0)))
+    assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
+    assert torch.cat(list(iterate_minibatches(5, 2, shuffle=False))).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_encode_in_batches_equals_one_pass():
+    torch.manual_seed(0)
+    model = DenoisingZINBAutoencoder(6, hidden=(4,), latent=2)
+    x = torch.randn(11, 6)
+    assert torch.allclose(encode_in_batches(model.encode, x, batch_size=3), model.encode(x))
+
+
+def test_pretraining_lowers_the_zinb_loss():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 2, size=120)
+    rates = np.where(groups[:, None] == 0, np.r_[np.full(10, 5.0), np.full(10, 0.5)], np.r_[np.full(10, 0.5), np.full(10, 5.0)])
+    counts = torch.tensor(rng.poisson(rates), dtype=torch.float32)
+    size_factors = counts.sum(1) / counts.sum(1).median()
+    x = torch.log1p(counts / size_factors[:, None])
+    x = (x - x.mean(0)) / x.std(0)
+    model = DenoisingZINBAutoencoder(20, hidden=(16,), latent=2, noise_sd=0.5)
+
+    def loss() -> float:
+        with torch.no_grad():
+            mean, disp, pi = model.reconstruct(x, torch.Generator().manual_seed(0))
+            return float(zinb_loss(counts, mean, disp, pi, scale_factor=size_factors))
+
+    before = loss()
+    last = pretrain_zinb_autoencoder(model, x, counts, size_factors, epochs=30, batch_size=32, lr=1e-2, generator=torch.Generator().manual_seed(0))
+    assert np.isfinite(last) and loss() < 0.8 * before
+    assert np.isnan(pretrain_zinb_autoencoder(model, x, counts, size_factors, epochs=0))
