@@ -37,7 +37,7 @@ def test_noise_changes_the_reconstruction_but_not_the_embedding():
     x = torch.randn(5, 12)
     z1, mean1, *_ = model(x, torch.Generator().manual_seed(1))
     z2, mean2, *_ = model(x, torch.Generator().manual_seed(2))
-    z3, mean3, *_ = model(x, torch.Generator().manual_seed(1))
+    _, mean3, *_ = model(x, torch.Generator().manual_seed(1))
     assert torch.equal(z1, z2) and torch.equal(z1, model.encode(x))
     assert not torch.equal(mean1, mean2)
     assert torch.equal(mean1, mean3)  # the seeded generator makes the noise repeatable
@@ -80,6 +80,8 @@ def test_pretraining_lowers_the_zinb_loss():
             return float(zinb_loss(counts, mean, disp, pi, scale_factor=size_factors))
 
     before = loss()
-    last = pretrain_zinb_autoencoder(model, x, counts, size_factors, epochs=30, batch_size=32, lr=1e-2, generator=torch.Generator().manual_seed(0))
+    last = pretrain_zinb_autoencoder(
+        model, x, counts, size_factors, epochs=30, batch_size=32, lr=1e-2, generator=torch.Generator().manual_seed(0)
+    )
     assert np.isfinite(last) and loss() < 0.8 * before
     assert np.isnan(pretrain_zinb_autoencoder(model, x, counts, size_factors, epochs=0))

@@ -12,9 +12,8 @@ is several times faster on CPUs (:func:`sparse_adjacency`).
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
 import warnings
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
