@@ -11,7 +11,15 @@ from dance.single.clustering.scdsc import ScDSC
 from dance.single.clustering.scdsc_module import ScDSCNetwork
 from dance.single.nn.graphs import sparse_adjacency
 
-FAST = {"pretrain_epochs": 20, "epochs": 60, "encoder_dims": (32, 16), "latent_dims": (16, 4), "n_neighbors": 10, "kmeans_n_init": 5, "lr": 1e-2}
+FAST = {
+    "pretrain_epochs": 20,
+    "epochs": 60,
+    "encoder_dims": (32, 16),
+    "latent_dims": (16, 4),
+    "n_neighbors": 10,
+    "kmeans_n_init": 5,
+    "lr": 1e-2,
+}
 
 
 def test_gcn_layers_mix_in_the_autoencoder():

@@ -11,7 +11,16 @@ from dance.single.clustering.sctag import ScTAG
 from dance.single.clustering.sctag_module import ScTAGNetwork
 from dance.single.nn.graphs import sparse_adjacency
 
-FAST = {"pretrain_epochs": 30, "epochs": 30, "hidden_dim": 32, "latent_dim": 8, "decoder_dims": (32,), "n_pcs": 10, "kmeans_n_init": 5, "pretrain_lr": 1e-3}
+FAST = {
+    "pretrain_epochs": 30,
+    "epochs": 30,
+    "hidden_dim": 32,
+    "latent_dim": 8,
+    "decoder_dims": (32,),
+    "n_pcs": 10,
+    "kmeans_n_init": 5,
+    "pretrain_lr": 1e-3,
+}
 
 
 def test_network_outputs():
