@@ -64,9 +64,9 @@ def test_query_cells_do_not_change_training_cell_predictions(view):
 
 
 def test_stops_once_the_training_cells_are_confidently_right(view):
-    model = ScDeepsort(epochs=300, dim_in=16, dim_hidden=32).fit(view)
+    model = ScDeepsort(epochs=1000, min_steps=0, dim_in=16, dim_hidden=32).fit(view)
     assert model.notes_["scdeepsort_train_accuracy"] == 1.0
-    assert model.notes_["scdeepsort_epochs"] < 300
+    assert model.notes_["scdeepsort_epochs"] < 1000
 
 
 def test_two_layers_run(view):
@@ -80,3 +80,18 @@ def test_learns_the_synthetic_types(view):
     test = (view.obs["split"] == "test").to_numpy()
     truth = synthetic_data("cell_type_annotation").obs["cell_type"].astype(str).to_numpy()
     assert (model.predict(view)[test] == truth[test]).mean() > 0.8
+
+
+@pytest.mark.parametrize("shape", [(60, 40), (30, 50)])  # fewer genes than cells, and more
+def test_gene_pca_equals_sklearn_up_to_sign(shape):
+    from sklearn.decomposition import PCA
+
+    from dance.single.annotation.scdeepsort import gene_pca
+
+    rng = np.random.default_rng(0)
+    x = sp.random(*shape, density=0.3, random_state=rng, format="csr") * 5
+    scores, explained = gene_pca(x, 5)
+    pca = PCA(n_components=5, svd_solver="full").fit(x.T.toarray())
+    expected = pca.transform(x.T.toarray())
+    assert np.allclose(np.abs(scores), np.abs(expected), atol=1e-8)
+    assert explained == pytest.approx(pca.explained_variance_ratio_.sum())

@@ -9,6 +9,8 @@ either as a probability ``pi`` (DCA / scDeepCluster heads end in a sigmoid) or a
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
@@ -45,7 +47,10 @@ def zinb_log_likelihood(
     if (pi is None) == (pi_logits is None):
         raise ValueError("give exactly one of pi or pi_logits")
     if pi_logits is None:
-        pi = pi.clamp(eps, 1 - eps)
+        # 1 - 1e-8 rounds to 1 in float32, so a saturated sigmoid would give an infinite logit:
+        # clip at no less than the dtype's resolution
+        clip = max(eps, float(torch.finfo(pi.dtype).eps))
+        pi = pi.clamp(clip, 1 - clip)
         pi_logits = torch.log(pi) - torch.log1p(-pi)
     softplus_neg = F.softplus(-pi_logits)  # -log(1 - pi)
     log_theta_eps = torch.log(theta + eps)
@@ -64,15 +69,23 @@ def zinb_loss(
     *,
     scale_factor: torch.Tensor | None = None,
     ridge_lambda: float = 0.0,
+    reduction: Literal["mean", "cell"] = "mean",
 ) -> torch.Tensor:
-    """Mean ZINB negative log-likelihood of DCA / scDeepCluster, with size factors and ridge on pi.
+    """ZINB negative log-likelihood of DCA / scDeepCluster, with size factors and ridge on pi.
 
     ``mu`` is the decoder's normalised mean; multiplied by the cells' ``scale_factor`` (library size
     over median) it is the expected count. ``ridge_lambda * pi**2`` penalises zero inflation.
+    ``reduction="mean"`` averages over every (cell, gene) entry, as DCA, scDeepCluster, scDCC,
+    scDSC and scTAG do -- their loss weights (e.g. scDSC's 0.1 on ZINB, scDeepCluster's
+    ``gamma``) are calibrated to that scale; ``"cell"`` sums over genes and averages over cells.
     """
     if scale_factor is not None:
         mu = mu * scale_factor.reshape(-1, 1)
     nll = -zinb_log_likelihood(x, mu, theta, pi=pi)
     if ridge_lambda > 0:
         nll = nll + ridge_lambda * pi.pow(2)
-    return nll.sum(dim=1).mean()
+    if reduction == "mean":
+        return nll.mean()
+    if reduction == "cell":
+        return nll.sum(dim=1).mean()
+    raise ValueError(f"reduction must be 'mean' or 'cell', got {reduction!r}")

@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 from scipy.optimize import nnls
 from scipy.stats import rankdata
+from threadpoolctl import threadpool_limits
 
 from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_deconvolution import CellTypeDeconvolutionModel
@@ -170,7 +171,8 @@ class SPOTlight(CellTypeDeconvolutionModel):
         for t, name in enumerate(self.cell_types_):
             h[t, train_labels == name] = 1.0
         theta = p.theta if p.model == "ns" else 0.0
-        w, h, iterations = ns_nmf(v, w, h, theta=theta, max_iter=p.max_iter, tol=p.tol)
+        with threadpool_limits(limits=1, user_api="blas"):  # many small products: one thread is faster
+            w, h, iterations = ns_nmf(v, w, h, theta=theta, max_iter=p.max_iter, tol=p.tol)
         profiles = np.zeros((k, k))
         for t, name in enumerate(self.cell_types_):
             members = train_labels == name

@@ -1,0 +1,96 @@
+"""Benchmark of task ``cell_type_annotation``: ACTINN, CellTypist, singleCellNet, scDeepsort and the
+linear SVM baseline on the four registered annotation sets available offline, 3 seeds each, through
+``dance run``.
+
+Writes ``docs/benchmarks/annotation.md`` and ``.csv`` (accuracy and macro F1 mean ± std over seeds,
+fit seconds, peak memory). Every run holds the machine lock ``/tmp/dance-bench.lock`` (see
+``benchmarks/harness.py``).
+
+Usage::
+
+    DANCE_DATA_DIR=../shared/data python benchmarks/annotation.py            # full grid
+    python benchmarks/annotation.py --models actinn --datasets bmmc_cite_gex --seeds 0
+    python benchmarks/annotation.py --from-csv runs.csv                       # tables from saved runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import ROOT, Run, run_grid, summarise, write_tables
+
+MODELS = ("actinn", "celltypist", "scdeepsort", "singlecellnet", "svm")
+DATASETS = ("bmmc_cite_gex", "cbmc_citeseq", "pbmc68k_reduced", "pbmc4k_10x")
+SEEDS = (0, 1, 2)
+METRICS = ["accuracy", "macro_f1"]
+
+NOTES = """
+Every run is one `dance run cell_type_annotation --model M --dataset D --seed S` in a fresh process on the CPU, at
+the model's default parameters. Accuracy and macro F1 on the test cells: mean ± standard deviation over seeds 0, 1,
+2. "fit s" is the mean fitting time (preprocessing included), "peak MB" the largest peak resident memory of the runs.
+
+Splits: `bmmc_cite_gex` trains on donor s1d1 (311 cells, 41 types) and tests on donor s1d2 (289 cells; 35 of them
+of types absent from training, which every model gets wrong), so its split is the same for every seed and the seed
+only changes the models' randomness. The other sets have no split: the task makes a stratified 80/20 split seeded
+by the run's seed. `pbmc68k_reduced` holds log-normalised values only (no counts); every annotation model here
+works from log-normalised expression and runs on it. singleCellNet may call cells "unknown" (its random-profile
+class); such calls count as errors.
+
+DANCE reports its annotation results on the Mouse Cell Atlas sets (`mca_mouse_brain`, `mca_mouse_spleen`,
+`mca_mouse_kidney`), which are registered but cannot be downloaded on this machine, so no published value applies to
+the sets above. See docs/models/annotation.md for each model's defaults and deviations.
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "annotation", help="folder for the runs' outputs")
+    parser.add_argument("--from-csv", type=Path, default=None, help="write the tables from a saved runs CSV instead of running")
+    parser.add_argument("--runs-csv", type=Path, default=None, help="also save every run's record here (default: <out>/runs.csv)")
+    args = parser.parse_args(argv)
+
+    if args.from_csv is not None:
+        frame = pd.read_csv(args.from_csv)
+    else:
+        runs = [
+            Run("cell_type_annotation", m, d, s, extra_args=("--device", "cpu"))
+            for d in args.datasets
+            for m in args.models
+            for s in args.seeds
+        ]
+        frame = run_grid(runs, args.out)
+        runs_csv = args.runs_csv or args.out / "runs.csv"
+        previous = pd.read_csv(runs_csv) if runs_csv.is_file() else None
+        if previous is not None:  # keep earlier runs of other (model, dataset, seed) combinations
+            key = ["model", "dataset", "seed"]
+            merged = previous.set_index(key)
+            merged = pd.concat([merged[~merged.index.isin(frame.set_index(key).index)], frame.set_index(key)])
+            frame = merged.reset_index()
+        frame.to_csv(runs_csv, index=False)
+
+    order = {m: i for i, m in enumerate(MODELS)}
+    datasets = {d: i for i, d in enumerate(DATASETS)}
+    frame = frame.sort_values(
+        ["dataset", "model", "seed"], key=lambda c: c.map({**order, **datasets}).fillna(99) if c.name != "seed" else c
+    )
+    summary = summarise(frame, METRICS)
+    write_tables(
+        summary,
+        "annotation",
+        title="Cell-type annotation: ACTINN, CellTypist, singleCellNet, scDeepsort and the linear SVM",
+        metrics=METRICS,
+        notes=NOTES,
+    )
+
+
+if __name__ == "__main__":
+    main()
