@@ -14,7 +14,7 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.default_venv_backend = "venv"
 
 TORCH = "torch==2.13.0"
-PYTEST = ["pytest", "--run-slow", "-p", "no:cacheprovider"]
+PYTEST = ["pytest", "--run-slow", "-p", "no:cacheprovider", "--durations=15"]
 
 
 def _install_torch_first(session: nox.Session) -> None:

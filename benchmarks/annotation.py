@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, Run, run_grid, summarise, write_tables
+from harness import ROOT, Run, in_grid_order, run_and_record, summarise, write_tables
 
 MODELS = ("actinn", "celltypist", "scdeepsort", "singlecellnet", "svm")
 DATASETS = ("bmmc_cite_gex", "cbmc_citeseq", "pbmc68k_reduced", "pbmc4k_10x")
@@ -67,21 +67,9 @@ def main(argv: list[str] | None = None) -> None:
             for m in args.models
             for s in args.seeds
         ]
-        frame = run_grid(runs, args.out)
-        runs_csv = args.runs_csv or args.out / "runs.csv"
-        previous = pd.read_csv(runs_csv) if runs_csv.is_file() else None
-        if previous is not None:  # keep earlier runs of other (model, dataset, seed) combinations
-            key = ["model", "dataset", "seed"]
-            merged = previous.set_index(key)
-            merged = pd.concat([merged[~merged.index.isin(frame.set_index(key).index)], frame.set_index(key)])
-            frame = merged.reset_index()
-        frame.to_csv(runs_csv, index=False)
+        frame = run_and_record(runs, args.out, args.runs_csv)
 
-    order = {m: i for i, m in enumerate(MODELS)}
-    datasets = {d: i for i, d in enumerate(DATASETS)}
-    frame = frame.sort_values(
-        ["dataset", "model", "seed"], key=lambda c: c.map({**order, **datasets}).fillna(99) if c.name != "seed" else c
-    )
+    frame = in_grid_order(frame, MODELS, DATASETS)
     summary = summarise(frame, METRICS)
     write_tables(
         summary,

@@ -113,6 +113,26 @@ def run_grid(runs: Iterable[Run], out_root: Path, *, lock: bool = True, log: boo
     return pd.DataFrame.from_records(records)
 
 
+def run_and_record(runs: Iterable[Run], out_root: Path, runs_csv: Path | None = None) -> pd.DataFrame:
+    """Run ``runs`` (:func:`run_grid`) and merge them into the saved runs CSV (default
+    ``<out_root>/runs.csv``): earlier runs of other (model, dataset, seed) combinations are kept,
+    re-run combinations are replaced. Returns every recorded run."""
+    frame = run_grid(runs, out_root)
+    runs_csv = runs_csv or out_root / "runs.csv"
+    if runs_csv.is_file():
+        key = ["model", "dataset", "seed"]
+        previous = pd.read_csv(runs_csv).set_index(key)
+        frame = pd.concat([previous[~previous.index.isin(frame.set_index(key).index)], frame.set_index(key)]).reset_index()
+    frame.to_csv(runs_csv, index=False)
+    return frame
+
+
+def in_grid_order(frame: pd.DataFrame, models: Iterable[str], datasets: Iterable[str]) -> pd.DataFrame:
+    """Rows sorted by dataset then model in the order the benchmark lists them, then seed."""
+    rank = {name: i for i, name in enumerate([*datasets, *models])}
+    return frame.sort_values(["dataset", "model", "seed"], key=lambda c: c if c.name == "seed" else c.map(rank).fillna(len(rank)))
+
+
 def summarise(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Mean and standard deviation over seeds per (model, dataset), with timing and memory."""
     ok = frame[frame["status"] == "ok"]
