@@ -1,0 +1,139 @@
+"""Benchmark of dance-spatial: the spatial-domain methods (SpaGCN, STAGATE, stLearn SME, Louvain) on the
+mouse olfactory bulb, and the deconvolution methods (CARD, SPOTlight, SpatialDecon, DSTG, NNLS) on the
+pseudo-spot sets with known proportions, 3 seeds each, through ``dance run``.
+
+Writes ``docs/benchmarks/spatial.md`` and ``.csv`` (ARI / NMI, MSE / JSD mean ± std over seeds, fit seconds,
+peak memory). Every run holds the machine lock ``/tmp/dance-bench.lock`` (see ``benchmarks/harness.py``).
+Runs are ordered seed first, so an interrupted grid still has every cell at seed 0.
+
+Usage::
+
+    DANCE_DATA_DIR=../shared/data python benchmarks/spatial.py                 # full grid
+    python benchmarks/spatial.py --models card --datasets cerebellum_pseudospots --seeds 0
+    python benchmarks/spatial.py --from-csv benchmarks/results/spatial/runs.csv  # tables from saved runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import DOCS, ROOT, Run, in_grid_order, run_and_record, summarise, write_tables
+
+DOMAIN_MODELS = ("louvain", "spagcn", "stagate", "stlearn")
+DECONVOLUTION_MODELS = ("nnls", "card", "spotlight", "spatialdecon", "dstg")
+DOMAIN_DATASETS = ("mouse_olfactory_bulb",)
+DECONVOLUTION_DATASETS = (
+    "cerebellum_pseudospots",
+    "cerebellum_grid_pseudospots",
+    "hippocampus_grid_pseudospots",
+    "cbmc_pseudospots",
+    "cbmc_grid_pseudospots",
+    "dstg_synthetic",
+)
+TASK = {**dict.fromkeys(DOMAIN_DATASETS, "spatial_domain"), **dict.fromkeys(DECONVOLUTION_DATASETS, "cell_type_deconvolution")}
+MODELS = (*DOMAIN_MODELS, *DECONVOLUTION_MODELS)
+DATASETS = (*DOMAIN_DATASETS, *DECONVOLUTION_DATASETS)
+SEEDS = (0, 1, 2)
+METRICS = ["ari", "nmi", "mse", "jsd"]
+
+#: DANCE's reported values (README of OmicsML/dance, "DANCE 1.0" column) on sets that cannot be run here
+REPORTED_ELSEWHERE = """
+| model | DLPFC 151676 ARI | Sub MBA ARI | | model | CARD synthetic MSE | SPOTlight synthetic MSE |
+|---|---|---|---|---|---|---|
+| louvain | 0.25 | 0.42 | | card | 0.00627 | 0.00772 |
+| spagcn | 0.27 | 0.32 | | spotlight | 0.0250 | 0.0106 |
+| stagate | 0.60 | 0.27 | | spatialdecon | 0.00821 | 0.00528 |
+| stlearn | 0.29 | 0.36 | | dstg | 0.0239 | 0.0315 |
+"""
+
+NOTES = f"""
+Every run is one `dance run TASK --model M --dataset D --seed S` in a fresh process on the CPU, at the model's
+default parameters (full-size: SpaGCN 200 epochs, STAGATE 1,000 epochs, DSTG 200 epochs, SPOTlight's NMF up to
+2,000 iterations). "fit s" is the mean fitting time (preprocessing included; for deconvolution models that fit the
+spots transductively, CARD and DSTG, most of the work is in predict and is not in this column), "peak MB" the
+largest peak resident memory of the runs. Metrics: mean ± standard deviation over seeds 0, 1, 2 (fewer where the
+"seeds" column says so).
+
+Spatial domains (`mouse_olfactory_bulb`, 262 Spatial Transcriptomics spots, 5 annotated layers; 2 unannotated
+spots are not scored): the number of domains is the number of annotated layers, as in DANCE's protocol. ARI / NMI
+against the layers. Deconvolution: MSE and JSD of the predicted proportions against the pooled cells' true
+proportions. The `*_pseudospots` sets pool 2-8 random cells per spot (DSTG protocol, no spatial structure), the
+`*_grid_pseudospots` sets pool 5-15 cells per spot on a 20 x 20 grid with spatially smooth proportions (CARD /
+SPOTlight synthetic design); both are built from one half of a labelled reference and deconvolved with the other
+half as reference. `dstg_synthetic` is DSTG's own example (its reference is a pseudo-spot set with known
+proportions; values are normalised, not counts).
+
+DANCE reports spatial domains on DLPFC section 151676 and a mouse brain atlas subset, and deconvolution on the
+CARD and SPOTlight synthetic sets. The DLPFC sections are registered (`dlpfc_151676`) with their real URLs but
+cannot be downloaded on this machine, and the CARD / SPOTlight synthetic sets are not available, so no published
+value sits next to a row of this table. DANCE 1.0's values, for reference:
+{REPORTED_ELSEWHERE}
+See docs/models/spatial.md for each model's defaults and deviations.
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "spatial", help="folder for the runs' outputs")
+    parser.add_argument("--from-csv", type=Path, default=None, help="write the tables from a saved runs CSV instead of running")
+    parser.add_argument("--runs-csv", type=Path, default=None, help="also save every run's record here (default: <out>/runs.csv)")
+    parser.add_argument("--notes", default="", help="extra sentence for the table notes (e.g. which cells are missing)")
+    args = parser.parse_args(argv)
+
+    if args.from_csv is not None:
+        frame = pd.read_csv(args.from_csv)
+    else:
+        # seed-major order: a grid cut short still has every (model, dataset) at seed 0
+        runs = [
+            Run(TASK[d], m, d, s, extra_args=("--device", "cpu"))
+            for s in args.seeds
+            for d in args.datasets
+            for m in args.models
+            if (TASK[d] == "spatial_domain") == (m in DOMAIN_MODELS)
+        ]
+        frame = run_and_record(runs, args.out, args.runs_csv)
+
+    frame = in_grid_order(frame, MODELS, DATASETS)
+    notes = NOTES + ("\n" + args.notes if args.notes else "")
+    write_spatial_tables(frame, notes)
+
+
+def write_spatial_tables(frame: pd.DataFrame, notes: str) -> None:
+    """One Markdown file with a table per task (each with its own metrics, so a domain row shows no empty MSE
+    column) and one CSV with every row."""
+    parts, summaries = [], []
+    for task, metrics, heading in (
+        ("spatial_domain", ["ari", "nmi"], "Spatial domains"),
+        ("cell_type_deconvolution", ["mse", "jsd"], "Cell-type deconvolution"),
+    ):
+        rows = frame[frame["task"] == task]
+        if rows.empty:
+            continue
+        summary = summarise(rows, metrics)
+        summary.insert(0, "task", task)
+        summaries.append(summary)
+        md_path, _ = write_tables(summary, "spatial", title=heading, metrics=metrics)
+        lines = md_path.read_text().splitlines()
+        table = [line for line in lines if line.startswith("|")]
+        machine = [line for line in lines if line.startswith("Machine:")]
+        parts.append((heading, table, machine))
+    title = "Spatial: domains (SpaGCN, STAGATE, stLearn, Louvain) and deconvolution (CARD, SPOTlight, SpatialDecon, DSTG, NNLS)"
+    text = [f"# {title}", "", notes.strip(), ""]
+    for heading, table, _ in parts:
+        text += [f"## {heading}", "", *table, ""]
+    text += parts[-1][2] if parts else []
+    (DOCS / "spatial.md").write_text("\n".join(text) + "\n")
+    pd.concat(summaries, ignore_index=True).to_csv(DOCS / "spatial.csv", index=False)
+
+
+if __name__ == "__main__":
+    main()
