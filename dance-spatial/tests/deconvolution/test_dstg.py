@@ -81,4 +81,5 @@ def test_learns_proportions_from_pseudo_spots(grid_data, proportion_mse):
 @pytest.mark.slow
 def test_dstg_on_its_synthetic_spots(shared_data_env, tmp_path):
     result = run("cell_type_deconvolution", "dstg", "dstg_synthetic", seed=0, out=tmp_path, device="cpu")
-    assert result.metrics["mse"] < 0.03  # measured: see docs/benchmarks/spatial.md
+    # measured 0.0081 (JSD 0.050) at seed 0, full default (200 epochs, ~2 s); NNLS reaches 0.0024 on this set
+    assert result.metrics["mse"] < 0.01 and result.metrics["jsd"] < 0.06

@@ -63,4 +63,4 @@ def test_outliers_are_refitted_without_them(grid_data, proportion_mse):
 @pytest.mark.slow
 def test_spatialdecon_on_grid_pseudospots(shared_data_env, tmp_path):
     result = run("cell_type_deconvolution", "spatialdecon", "cerebellum_grid_pseudospots", seed=0, out=tmp_path, device="cpu")
-    assert result.metrics["mse"] < 0.02  # measured: see docs/benchmarks/spatial.md
+    assert result.metrics["mse"] < 0.004 and result.metrics["jsd"] < 0.14  # measured 0.0032 / 0.123 at seed 0 (NNLS: 0.0065)
