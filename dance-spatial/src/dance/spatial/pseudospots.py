@@ -81,7 +81,9 @@ def dstg_pseudospots(
     spots = ad.AnnData(X=spots_x, obs=pd.DataFrame({"n_cells": sizes}, index=names), var=cells.var[[]].copy())
     spots.obsm["proportions"] = pd.DataFrame(proportions, index=names, columns=types)
     side = int(np.ceil(np.sqrt(n_spots)))
-    spots.obsm["spatial"] = np.column_stack([np.arange(n_spots) % side, np.arange(n_spots) // side]).astype(np.float64)
+    # rows run downwards (y = -row), so plots read in spot order from the top left and an incomplete last row
+    # sits at the bottom, as the task's layout of spots without coordinates does
+    spots.obsm["spatial"] = np.column_stack([np.arange(n_spots) % side, -(np.arange(n_spots) // side)]).astype(np.float64)
     return spots
 
 
