@@ -75,7 +75,9 @@ def test_edge_weight_options(unlabelled_counts, edge_weights):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset, floor", [("pbmc4k_10x", 0.6), ("worm_neuron", 0.3), ("mouse_bladder", 0.45)])
-def test_graphsc_on_dance_benchmark_sets(dataset, floor, shared_data_env, tmp_path):
-    result = run("clustering", "graphsc", dataset, seed=0, out=tmp_path, device="cpu")
-    assert result.metrics["ari"] > floor  # measured: see docs/benchmarks/clustering.md
+def test_graphsc_on_mouse_bladder(shared_data_env, tmp_path):
+    """DANCE's mouse bladder set with 10 training epochs instead of 100; measured ARI 0.61 (DANCE
+    reports 0.68 at full length). Full-length runs on all three sets: benchmarks/clustering.py."""
+    result = run("clustering", "graphsc", "mouse_bladder", seed=0, out=tmp_path, device="cpu", params={"epochs": 10})
+    assert result.metrics["ari"] > 0.52
+    assert result.notes["clustering"] == "k-means"

@@ -54,7 +54,10 @@ def test_estimates_the_number_of_clusters(unlabelled_counts):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("dataset, floor", [("pbmc4k_10x", 0.6), ("worm_neuron", 0.3), ("mouse_bladder", 0.45)])
-def test_sctag_on_dance_benchmark_sets(dataset, floor, shared_data_env, tmp_path):
-    result = run("clustering", "sctag", dataset, seed=0, out=tmp_path, device="cpu")
-    assert result.metrics["ari"] > floor  # measured: see docs/benchmarks/clustering.md
+def test_sctag_on_mouse_bladder(shared_data_env, tmp_path):
+    """DANCE's mouse bladder set (16 types) with shortened training ({"pretrain_epochs": 50, "epochs": 60}); measured ARI
+    0.53 (DANCE reports 0.60 at full length). Full-length runs on all three sets:
+    benchmarks/clustering.py."""
+    result = run("clustering", "sctag", "mouse_bladder", seed=0, out=tmp_path, device="cpu", params={"pretrain_epochs": 50, "epochs": 60})
+    assert result.metrics["ari"] > 0.46
+    assert result.notes["n_clusters_found"] <= 16

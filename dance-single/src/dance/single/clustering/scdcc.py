@@ -71,7 +71,7 @@ def pairwise_loss(q1: torch.Tensor, q2: torch.Tensor, kind: str, eps: float = 1e
 
 
 class ScDCC(ScDeepCluster):
-    """scDCC (Tian, Zhang, Zhang & Wei 2021, Nat Commun 12:1873).
+    """scDCC (Tian, Zhang, Lin, Wei & Hakonarson 2021, Nat Commun 12:1873).
 
     scDeepCluster's model and training (see :class:`ScDeepCluster`; same defaults) with prior
     knowledge as pairwise constraints: after each clustering epoch, mini-batches of must-link

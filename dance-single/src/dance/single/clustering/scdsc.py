@@ -26,7 +26,7 @@ __all__ = ["ScDSC"]
 
 
 class ScDSC(ClusteringModel):
-    """scDSC (Gan, Huang, Zou, Zhou, Wang & Zhao 2022, Brief Bioinform 23:bbac018).
+    """scDSC (Gan, Huang, Zou, Zhou & Guan 2022, Brief Bioinform 23:bbac018).
 
     Three modules trained together, after the autoencoder is pretrained on the reconstruction
     (MSE) of the normalised, log-transformed, scaled expression:

@@ -31,7 +31,7 @@ MODELS: tuple[ModelSpec, ...] = (
         task="clustering",
         target="dance.single.clustering.scdcc:ScDCC",
         summary="scDeepCluster with pairwise must-link / cannot-link constraints from known labels",
-        citation="Tian, Zhang, Zhang & Wei (2021) Model-based deep embedding for constrained clustering analysis of single cell RNA-seq data. Nat Commun 12:1873",
+        citation="Tian, Zhang, Lin, Wei & Hakonarson (2021) Model-based deep embedding for constrained clustering analysis of single cell RNA-seq data. Nat Commun 12:1873",
         requires=("torch",),
     ),
     ModelSpec(
