@@ -95,12 +95,11 @@ class SpatialDomain(PartitionContract):
 
 # ---------------------------------------------------------------------- plotting helpers (matplotlib, Agg canvas)
 def _palette(n: int) -> list[Any]:
-    from matplotlib import colormaps
+    """``n`` visibly distinct colours: scanpy's categorical palettes (20, 28 or 102 colours; the
+    102 are Godsnot's maximally distinct set), repeated only beyond 102 categories."""
+    from scanpy.plotting.palettes import default_20, default_28, default_102
 
-    colours: list[Any] = []
-    for name in ("tab10", "Dark2", "Set2", "tab20b", "tab20c", "Pastel1"):
-        cmap = colormaps[name]
-        colours.extend(cmap(i) for i in range(cmap.N))
+    colours = list(default_20 if n <= 20 else default_28 if n <= 28 else default_102)
     while len(colours) < n:
         colours.extend(colours)
     return colours[:n]
