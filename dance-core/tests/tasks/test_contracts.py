@@ -216,3 +216,18 @@ def test_prediction_of_the_wrong_shape_is_refused():
     data = synthetic_data("clustering")
     with pytest.raises(DanceInputError, match="one entry per cell"):
         contract("clustering").check_prediction(np.zeros(data.n_obs - 1), data, KEYS)
+
+
+def test_partition_output_keeps_a_learned_embedding():
+    from types import SimpleNamespace
+
+    from dance.core.tasks.clustering import Clustering
+
+    data = synthetic_data("clustering")
+    labels = np.zeros(data.n_obs, dtype=int)
+    with_embedding = SimpleNamespace(embedding_=np.ones((data.n_obs, 3)))
+    out = Clustering().write_output(data, labels, DataKeys(), model_name="deep", model=with_embedding)["output"]
+    assert out.obsm["X_deep"].shape == (data.n_obs, 3) and list(out.obs["deep_pred"].unique()) == ["0"]
+    wrong_rows = SimpleNamespace(embedding_=np.ones((data.n_obs - 1, 3)))
+    out = Clustering().write_output(data, labels, DataKeys(), model_name="deep", model=wrong_rows)["output"]
+    assert "X_deep" not in out.obsm and "X_deep" not in data.obsm

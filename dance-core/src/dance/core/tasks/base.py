@@ -312,10 +312,15 @@ class PartitionContract(TaskContract):
     def write_output(
         self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
+        import numpy as np
         import pandas as pd
 
         out = data.copy()
         out.obs[f"{model_name}_pred"] = pd.Categorical(prediction.astype(str))
+        embedding = getattr(model, "embedding_", None)
+        # deep clustering / domain models learn a cell embedding; users want it next to the labels
+        if embedding is not None and np.ndim(embedding) == 2 and np.shape(embedding)[0] == out.n_obs:
+            out.obsm[f"X_{model_name}"] = np.asarray(embedding, dtype=np.float32)
         return {"output": out}
 
     def suggest_params(

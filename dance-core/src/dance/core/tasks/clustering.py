@@ -9,7 +9,8 @@ Input
 Prediction
     One cluster label per cell (integers).
 Output
-    ``obs['<model>_pred']``.
+    ``obs['<model>_pred']``; models that learn a cell embedding (``embedding_``, e.g. the deep
+    clustering models) also write it to ``obsm['X_<model>']``.
 Metrics (``fn(y_true, y_pred)``)
     ``ari`` (adjusted Rand index), ``nmi`` (normalised mutual information).
 """
