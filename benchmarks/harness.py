@@ -79,18 +79,32 @@ def run_one(run: Run, out_root: Path, *, timeout: int = 3600, env: Mapping[str, 
             status="failed", error=(completed.stderr.strip().splitlines() or ["?"])[-1], wall_seconds=time.perf_counter() - started
         )
         return record
-    result = json.loads(completed.stdout)
-    record.update(
-        status="ok",
-        fit_seconds=result["fit_seconds"],
-        predict_seconds=result["predict_seconds"],
-        peak_memory_mb=result["peak_memory_mb"],
-        wall_seconds=round(time.perf_counter() - started, 2),
-        device=result["device"],
+    record.update(record_from_result(json.loads(completed.stdout)), wall_seconds=round(time.perf_counter() - started, 2))
+    return record
+
+
+def record_from_result(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat record of one successful run from its ``result.json`` content."""
+    return {
+        "task": result["task"],
+        "model": result["model"],
+        "dataset": result["dataset"],
+        "seed": result["seed"],
+        "status": "ok",
+        "fit_seconds": result["fit_seconds"],
+        "predict_seconds": result["predict_seconds"],
+        "peak_memory_mb": result["peak_memory_mb"],
+        "device": result["device"],
         **{f"metric_{k}": v for k, v in result["metrics"].items()},
         **{f"note_{k}": v for k, v in result["notes"].items() if isinstance(v, (int, float, str))},
-    )
-    return record
+    }
+
+
+def records_from_outputs(out_root: Path) -> pd.DataFrame:
+    """Records of the finished runs under ``out_root`` (one ``result.json`` per run folder), e.g. to
+    write the tables of a grid that was interrupted."""
+    rows = [record_from_result(json.loads(path.read_text())) for path in sorted(out_root.glob("*/result.json"))]
+    return pd.DataFrame.from_records(rows)
 
 
 def run_grid(runs: Iterable[Run], out_root: Path, *, lock: bool = True, log: bool = True) -> pd.DataFrame:
