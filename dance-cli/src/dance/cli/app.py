@@ -7,7 +7,6 @@ what they need when they run. Errors from bad input print one line and exit with
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import sys
 from typing import Annotated, Any
 
@@ -387,11 +386,6 @@ def _add_extension_commands(wanted: str | None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``dance`` console script."""
-    # OpenMP threads that spin while waiting (the default) stall when the cores are shared with
-    # other jobs: small torch models trained 2-3x slower on a loaded 2-core machine. Yielding
-    # threads cost next to nothing on an idle one. Read when torch loads, so set before any
-    # model import; a user's own setting wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
     try:
