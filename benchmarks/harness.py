@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,6 +168,14 @@ def summarise(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def format_mean_std(mean: float, std: float) -> str:
+    """``mean ± std`` with 3 decimals, or 4 significant digits for small values (MSE, JSD)."""
+    if abs(mean) >= 0.1 or mean == 0:
+        return f"{mean:.3f} ± {std:.3f}"
+    decimals = 3 - int(np.floor(np.log10(abs(mean))))
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
 def write_tables(
     summary: pd.DataFrame,
     stem: str,
@@ -190,7 +199,7 @@ def write_tables(
         cells = [str(row["model"]), str(row["dataset"]), str(row.get("seeds", ""))]
         for metric in metrics:
             mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
-            cells.append("failed" if pd.isna(mean) else f"{mean:.3f} ± {std:.3f}")
+            cells.append("failed" if pd.isna(mean) else format_mean_std(mean, std))
         cells.append("" if pd.isna(row.get("fit_seconds_mean")) else f"{row['fit_seconds_mean']:.1f}")
         cells.append("" if pd.isna(row.get("peak_memory_mb_max")) else f"{row['peak_memory_mb_max']:.0f}")
         if reported is not None:
