@@ -186,8 +186,9 @@ def scib_metrics_scores(embedding: np.ndarray, truth: Any) -> dict[str, float]:
 
 
 def _embedding_of_run(out_root: Path, row: pd.Series) -> np.ndarray | None:
-    if row.get("embedding_path"):
-        return np.load(row["embedding_path"])
+    path = row.get("embedding_path")
+    if isinstance(path, str) and path:  # the pip packages' runs; dance's rows hold NaN here
+        return np.load(path)
     import anndata as ad
 
     folder = out_root / f"batch_integration-{row['model']}-{row['dataset']}-seed{int(row['seed'])}"
