@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "annotation", help="folder for the runs' outputs")
     parser.add_argument("--from-csv", type=Path, default=None, help="write the tables from a saved runs CSV instead of running")
     parser.add_argument("--runs-csv", type=Path, default=None, help="also save every run's record here (default: <out>/runs.csv)")
+    parser.add_argument("--notes", default="", help="extra sentence for the table notes (e.g. which cells are missing)")
     args = parser.parse_args(argv)
 
     if args.from_csv is not None:
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         "annotation",
         title="Cell-type annotation: ACTINN, CellTypist, singleCellNet, scDeepsort and the linear SVM",
         metrics=METRICS,
-        notes=NOTES,
+        notes=NOTES + ("\n" + args.notes if args.notes else ""),
     )
 
 

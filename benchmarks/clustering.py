@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "clustering", help="folder for the runs' outputs")
     parser.add_argument("--from-csv", type=Path, default=None, help="write the tables from a saved runs CSV instead of running")
     parser.add_argument("--runs-csv", type=Path, default=None, help="also save every run's record here (default: <out>/runs.csv)")
+    parser.add_argument("--notes", default="", help="extra sentence for the table notes (e.g. which cells are missing)")
     args = parser.parse_args(argv)
 
     if args.from_csv is not None:
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         title="Clustering: DANCE's deep clustering methods reproduced",
         metrics=METRICS,
         reported=REPORTED,
-        notes=NOTES,
+        notes=NOTES + ("\n" + args.notes if args.notes else ""),
     )
 
 
