@@ -14,7 +14,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, Run, in_grid_order, run_and_record, summarise, write_tables
+from harness import Run, in_grid_order, parse_grid_arguments, run_and_record, summarise, write_tables
 
 MODELS = ("graphsc", "scdcc", "scdeepcluster", "scdsc", "sctag", "leiden", "louvain")
 DATASETS = ("pbmc4k_10x", "worm_neuron", "mouse_bladder")
@@ -64,15 +63,7 @@ docs/models/clustering.md for each model's defaults and deviations.
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", default=list(MODELS))
-    parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "clustering", help="folder for the runs' outputs")
-    parser.add_argument("--from-csv", type=Path, default=None, help="write the tables from a saved runs CSV instead of running")
-    parser.add_argument("--runs-csv", type=Path, default=None, help="also save every run's record here (default: <out>/runs.csv)")
-    parser.add_argument("--notes", default="", help="extra sentence for the table notes (e.g. which cells are missing)")
-    args = parser.parse_args(argv)
+    args = parse_grid_arguments(argv, description=__doc__, stem="clustering", models=MODELS, datasets=DATASETS, seeds=SEEDS)
 
     if args.from_csv is not None:
         frame = pd.read_csv(args.from_csv)

@@ -8,6 +8,7 @@ timings are not disturbed by other benchmarks.
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import os
@@ -126,6 +127,22 @@ def run_grid(runs: Iterable[Run], out_root: Path, *, lock: bool = True, log: boo
                 flush=True,
             )
     return pd.DataFrame.from_records(records)
+
+
+def parse_grid_arguments(
+    argv: list[str] | None, *, description: str, stem: str, models: Iterable[str], datasets: Iterable[str], seeds: Iterable[int]
+) -> argparse.Namespace:
+    """The command line every grid benchmark shares: ``--models``, ``--datasets``, ``--seeds``,
+    ``--out`` (default ``benchmarks/results/<stem>``), ``--from-csv``, ``--runs-csv``, ``--notes``."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(models))
+    parser.add_argument("--datasets", nargs="+", default=list(datasets))
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(seeds))
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / stem, help="folder for the runs' outputs")
+    parser.add_argument("--from-csv", type=Path, default=None, help="write the tables from a saved runs CSV instead of running")
+    parser.add_argument("--runs-csv", type=Path, default=None, help="also save every run's record here (default: <out>/runs.csv)")
+    parser.add_argument("--notes", default="", help="extra sentence for the table notes (e.g. which cells are missing)")
+    return parser.parse_args(argv)
 
 
 def run_and_record(runs: Iterable[Run], out_root: Path, runs_csv: Path | None = None) -> pd.DataFrame:
