@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.from_csv is not None:
         frame = pd.read_csv(args.from_csv)
     else:
-        runs = [Run("clustering", m, d, s, extra_args=("--device", "cpu")) for d in args.datasets for m in args.models for s in args.seeds]
-        frame = run_and_record(runs, args.out, args.runs_csv)
+        runs = [
+            Run("clustering", m, d, s, extra_args=("--device", args.device)) for d in args.datasets for m in args.models for s in args.seeds
+        ]
+        frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run)
 
     frame = in_grid_order(frame, MODELS, DATASETS)
     summary = summarise(frame, METRICS)

@@ -236,8 +236,8 @@ def main() -> None:
         "",
         "Each row is a fresh process; seconds cover only the integration call (after a 3,000-cell warm-up run), "
         "peak MB is the process's peak resident memory during it. `threads = default` is each package's own default "
-        "(harmonypy: one thread per physical core; dance: torch's thread count for matrix products, one thread "
-        "for the block-wise assignment updates); `1` runs dance on one thread throughout. The load average "
+        "(harmonypy: one thread per physical core; dance: torch's thread count, used by the matrix products, "
+        "the grouped sums and the block-wise assignment updates); `1` runs dance on one thread throughout. The load average "
         "shows how busy the shared machine was (other jobs ran concurrently; timings on a busy 2-core machine "
         "vary by 2x between runs, which is why both implementations alternate within one run).",
         "",

@@ -109,23 +109,51 @@ def records_from_outputs(out_root: Path) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
-def run_grid(runs: Iterable[Run], out_root: Path, *, lock: bool = True, log: bool = True) -> pd.DataFrame:
-    """Run every run (under the benchmark lock) and return one row per run."""
+def _log_record(run: Run, record: Mapping[str, Any]) -> None:
+    metrics = {k[7:]: round(v, 4) for k, v in record.items() if k.startswith("metric_")}
+    print(
+        f"{run.task} {run.model} {run.dataset} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s", flush=True
+    )
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """Environment capping a run's OpenMP / BLAS / torch CPU threads at ``threads``."""
+    value = str(int(threads))
+    return {name: value for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+
+
+def run_grid(
+    runs: Iterable[Run], out_root: Path, *, lock: bool = True, log: bool = True, jobs: int = 1, threads_per_run: int | None = None
+) -> pd.DataFrame:
+    """Run every run and return one row per run, in the order of ``runs``.
+
+    With ``jobs`` = 1 the runs go one after the other under the benchmark lock (timings on a
+    shared machine). ``jobs`` > 1 runs that many at once without the lock, for machines with
+    cores to spare; give each run ``threads_per_run`` threads so they do not oversubscribe the
+    cores (fit seconds then compare with a machine of that many cores, not with serial runs).
+    """
     out_root.mkdir(parents=True, exist_ok=True)
-    records = []
-    for run in runs:
-        if lock:
+    runs = list(runs)
+    env = thread_env(threads_per_run) if threads_per_run else None
+
+    def one(run: Run) -> dict[str, Any]:
+        if lock and jobs == 1:
             with bench_lock():
-                record = run_one(run, out_root)
+                record = run_one(run, out_root, env=env)
         else:
-            record = run_one(run, out_root)
-        records.append(record)
+            record = run_one(run, out_root, env=env)
         if log:
-            metrics = {k[7:]: round(v, 4) for k, v in record.items() if k.startswith("metric_")}
-            print(
-                f"{run.task} {run.model} {run.dataset} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s",
-                flush=True,
-            )
+            _log_record(run, record)
+        return record
+
+    if jobs <= 1:
+        records = [one(run) for run in runs]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        # threads only wait on the subprocesses; each run is its own process
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            records = list(pool.map(one, runs))
     return pd.DataFrame.from_records(records)
 
 
@@ -133,7 +161,8 @@ def parse_grid_arguments(
     argv: list[str] | None, *, description: str, stem: str, models: Iterable[str], datasets: Iterable[str], seeds: Iterable[int]
 ) -> argparse.Namespace:
     """The command line every grid benchmark shares: ``--models``, ``--datasets``, ``--seeds``,
-    ``--out`` (default ``benchmarks/results/<stem>``), ``--from-csv``, ``--runs-csv``, ``--notes``."""
+    ``--out`` (default ``benchmarks/results/<stem>``), ``--from-csv``, ``--runs-csv``, ``--notes``,
+    ``--device``, ``--jobs`` and ``--threads-per-run``."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(models))
     parser.add_argument("--datasets", nargs="+", default=list(datasets))
@@ -142,14 +171,19 @@ def parse_grid_arguments(
     parser.add_argument("--from-csv", type=Path, default=None, help="write the tables from a saved runs CSV instead of running")
     parser.add_argument("--runs-csv", type=Path, default=None, help="also save every run's record here (default: <out>/runs.csv)")
     parser.add_argument("--notes", default="", help="extra sentence for the table notes (e.g. which cells are missing)")
+    parser.add_argument("--device", default="cpu", help="device of every run (cpu, cuda, auto)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs at once (default 1: one after the other, under the benchmark lock)")
+    parser.add_argument("--threads-per-run", type=int, default=None, help="CPU threads of each run (OMP_NUM_THREADS and friends)")
     return parser.parse_args(argv)
 
 
-def run_and_record(runs: Iterable[Run], out_root: Path, runs_csv: Path | None = None) -> pd.DataFrame:
+def run_and_record(
+    runs: Iterable[Run], out_root: Path, runs_csv: Path | None = None, *, jobs: int = 1, threads_per_run: int | None = None
+) -> pd.DataFrame:
     """Run ``runs`` (:func:`run_grid`) and merge them into the saved runs CSV (default
     ``<out_root>/runs.csv``): earlier runs of other (model, dataset, seed) combinations are kept,
     re-run combinations are replaced. Returns every recorded run."""
-    frame = run_grid(runs, out_root)
+    frame = run_grid(runs, out_root, jobs=jobs, threads_per_run=threads_per_run)
     runs_csv = runs_csv or out_root / "runs.csv"
     if runs_csv.is_file():
         key = ["model", "dataset", "seed"]
@@ -183,6 +217,19 @@ def summarise(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     for _, bad in failed.iterrows():
         rows.append({"model": bad["model"], "dataset": bad["dataset"], "seeds": 0, "error": bad.get("error")})
     return pd.DataFrame(rows)
+
+
+def machine_description() -> str:
+    """CPU cores, GPU (when torch sees one) and Python version of this machine, for table footers."""
+    text = f"{platform.machine()}, {os.cpu_count()} CPU cores"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            text += f", GPU {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return f"{text}, Python {platform.python_version()}"
 
 
 def format_mean_std(mean: float, std: float) -> str:
@@ -225,8 +272,7 @@ def write_tables(
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}; "
-        f"generated {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC by `benchmarks/{stem}.py`.",
+        f"Machine: {machine_description()}; generated {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC by `benchmarks/{stem}.py`.",
     ]
     md_path = DOCS / f"{stem}.md"
     md_path.write_text("\n".join(lines) + "\n")

@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> None:
     else:
         # seed-major order: a grid cut short still has every (model, dataset) at seed 0
         runs = [
-            Run(TASK[d], m, d, s, extra_args=("--device", "cpu"))
+            Run(TASK[d], m, d, s, extra_args=("--device", args.device))
             for s in args.seeds
             for d in args.datasets
             for m in args.models
             if (TASK[d] == "spatial_domain") == (m in DOMAIN_MODELS)
         ]
-        frame = run_and_record(runs, args.out, args.runs_csv)
+        frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run)
 
     frame = in_grid_order(frame, MODELS, DATASETS)
     notes = NOTES + ("\n" + args.notes if args.notes else "")

@@ -58,6 +58,34 @@ def test_torch_block_updates_equal_the_numpy_ones(monkeypatch):
     np.testing.assert_allclose(torch_path.objective_kmeans, numpy_path.objective_kmeans, rtol=1e-5)
 
 
+def test_chunks_and_threads_do_not_change_the_result(monkeypatch):
+    """Row chunks (nearest centroid, kernel, block updates) and worker threads (block updates,
+    grouped sums) are an implementation detail: one chunk on one thread gives the same numbers as
+    many small chunks on two threads."""
+    x, batch, _ = _batches(2000)
+    whole = harmonize(x, batch, seed=2, max_iter_harmony=3, n_threads=1)
+    monkeypatch.setattr(harmony_module, "_CPU_CHUNK", 128)
+    monkeypatch.setattr(harmony_module, "_BLOCK_CHUNK", 16)  # blocks of 100 cells: 7 chunks each
+    chunked = harmonize(x, batch, seed=2, max_iter_harmony=3, n_threads=2)
+    np.testing.assert_allclose(chunked.embedding, whole.embedding, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(chunked.objective_kmeans, whole.objective_kmeans, rtol=1e-5)
+    threaded = harmonize(x, batch, seed=2, max_iter_harmony=3, n_threads=2)
+    np.testing.assert_array_equal(harmonize(x, batch, seed=2, max_iter_harmony=3, n_threads=2).embedding, threaded.embedding)
+
+
+def test_grouped_sums_on_threads_equal_a_plain_sum(monkeypatch):
+    import torch
+
+    rng = np.random.default_rng(0)
+    values = torch.from_numpy(rng.random((140_000, 3), dtype=np.float32))
+    codes = torch.from_numpy(rng.integers(0, 5, 140_000))
+    expected = np.zeros((5, 3))
+    np.add.at(expected, codes.numpy(), values.numpy().astype(np.float64))
+    with harmony_module._torch_threads(2):
+        sums = harmony_module._sums_by_code(values, codes, 5)
+    np.testing.assert_allclose(sums.numpy(), expected, rtol=1e-5)
+
+
 def test_theta_zero_corrects_less_than_the_default():
     x, batch, _ = _batches()
     assert _mixing(harmonize(x, batch, theta=0.0).embedding, batch) < _mixing(harmonize(x, batch).embedding, batch)

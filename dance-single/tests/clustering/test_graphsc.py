@@ -66,6 +66,13 @@ def test_recovers_the_synthetic_groups(labelled_counts, unlabelled_counts):
     assert model.notes_["clustering"] == "k-means"
 
 
+def test_leiden_even_when_the_number_of_clusters_is_known(labelled_counts, unlabelled_counts):
+    """DANCE's graph-sc example clusters with Leiden (graph-sc's run_leiden) although it knows n."""
+    model = GraphSC(n_clusters=3, cluster_method="leiden", leiden_neighbors=30, seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+    assert model.notes_["clustering"] == "leiden" and model.notes_["n_clusters_estimated"] is True
+    assert adjusted_rand_score(labelled_counts.obs["cell_type"], model.predict(unlabelled_counts)) > 0.9
+
+
 @pytest.mark.parametrize("edge_weights", ["per_cell", "log_per_cell"])
 def test_edge_weight_options(unlabelled_counts, edge_weights):
     model = GraphSC(edge_weights=edge_weights, seed=0, device="cpu", **FAST)

@@ -9,7 +9,8 @@ implementations step by step (the R package harmony >= 1.0 "harmony2" and harmon
 follows it), in vectorised torch (CPU or GPU):
 
 1. Cosine-normalise the cells, initialise ``K = min(round(N / 30), 100)`` centroids by k-means++
-   and Lloyd iterations (at most 25).
+   and 10 Lloyd iterations (as harmonypy's Python implementation: scipy's ``kmeans2`` with
+   ``minit="++"`` and its default 10 iterations).
 2. Clustering: soft assignments ``R`` (cells x clusters) from the distances ``2 (1 - z.y)``
    with bandwidth ``sigma`` (entropy regularisation), then ``max_iter_kmeans`` rounds that
    revisit the cells in random blocks of ``block_size * N`` and multiply each cell's
@@ -33,6 +34,9 @@ Implementation notes (same mathematics, less work):
   cells x clusters matrix is taken.
 * Cells are stored sorted by batch, so per-batch sums and the correction are dense matrix
   products on contiguous slices; the ridge systems of all clusters are solved at once.
+* On the CPU the cells x clusters work (nearest-centroid search, kernel, block updates) runs in
+  cache-sized chunks of rows, and the block updates and grouped sums are spread over torch's
+  threads with partial sums added in a fixed order (thread count does not change the result).
 * Random draws (k-means++ seeds, block order) come from a seeded ``torch.Generator``; they differ
   from harmonypy's Mersenne twister, so results agree with harmonypy statistically (per-PC
   correlation > 0.99 on harmonypy's own test data), not bit for bit.
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -63,6 +68,10 @@ __all__ = ["Harmony", "HarmonyResult", "harmonize"]
 #: run the block updates with torch on the CPU too (they use NumPy views there; tests flip this to
 #: check that the torch path, the one GPUs take, gives the same result)
 _TORCH_BLOCK_UPDATES = False
+
+#: rows per sub-chunk of a block in the CPU block updates (a 50,000-cell block of 100 clusters is
+#: 20 MB; chunks of 8,192 rows stay in cache through gather, penalty, normalisation and scatter)
+_BLOCK_CHUNK = 8192
 
 
 @dataclass
@@ -114,18 +123,32 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 def _sums_by_code(values: torch.Tensor, codes: torch.Tensor, n_codes: int) -> torch.Tensor:
     """Row sums of ``values`` grouped by ``codes`` (``n_codes`` x columns, float64).
 
-    torch's CPU ``index_add_`` is fast on one thread and pathologically slow on several, so it
-    runs single-threaded there.
+    torch's CPU ``index_add_`` is fast on one thread and pathologically slow on several, so on the
+    CPU each of torch's threads runs a single-threaded ``index_add_`` on its own slice of rows (torch
+    releases the GIL there) and the partial sums are added in slice order (deterministic).
     """
     import torch
 
-    out = torch.zeros((n_codes, values.shape[1]), dtype=values.dtype, device=values.device)
-    if values.device.type == "cpu":
-        with _torch_threads(1):
-            out.index_add_(0, codes, values)
-    else:
-        out.index_add_(0, codes, values)
-    return out.double()
+    if values.device.type != "cpu":
+        out = torch.zeros((n_codes, values.shape[1]), dtype=values.dtype, device=values.device)
+        return out.index_add_(0, codes, values).double()
+    threads = torch.get_num_threads() if values.shape[0] >= 131072 else 1
+    bounds = np.linspace(0, values.shape[0], threads + 1).astype(int)
+
+    def part(i: int) -> torch.Tensor:
+        out = torch.zeros((n_codes, values.shape[1]), dtype=values.dtype)
+        return out.index_add_(0, codes[bounds[i] : bounds[i + 1]], values[bounds[i] : bounds[i + 1]])
+
+    with _torch_threads(1):
+        if threads == 1:
+            parts = [part(0)]
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                parts = list(pool.map(part, range(threads)))
+    total = parts[0].double()
+    for extra in parts[1:]:
+        total += extra.double()
+    return total
 
 
 def _factorize(labels: np.ndarray) -> np.ndarray:
@@ -136,7 +159,27 @@ def _factorize(labels: np.ndarray) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _kmeans_centroids(x: torch.Tensor, k: int, rng: np.random.Generator, n_iter: int = 25) -> torch.Tensor:
+#: rows per chunk of the cells x clusters products on the CPU: a chunk's scores stay in cache
+#: between the product and the reduction that follows (nearest-centroid assignment at 1M cells x
+#: 100 clusters: 0.20 s per Lloyd step instead of 0.41 s unchunked on 2 cores)
+_CPU_CHUNK = 16384
+
+
+def _nearest_centroid(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest centroid (squared Euclidean) of every row of ``x``."""
+    import torch
+
+    bias = (centroids * centroids).sum(1)[None, :]
+    if x.device.type != "cpu":
+        return torch.addmm(bias, x, centroids.T, alpha=-2.0).argmin(1)
+    out = torch.empty(x.shape[0], dtype=torch.long)
+    for start in range(0, x.shape[0], _CPU_CHUNK):
+        stop = start + _CPU_CHUNK
+        out[start:stop] = torch.addmm(bias, x[start:stop], centroids.T, alpha=-2.0).argmin(1)
+    return out
+
+
+def _kmeans_centroids(x: torch.Tensor, k: int, rng: np.random.Generator, n_iter: int = 10) -> torch.Tensor:
     """k-means++ seeding (Arthur & Vassilvitskii 2007) followed by at most ``n_iter`` Lloyd steps."""
     import torch
 
@@ -160,9 +203,7 @@ def _kmeans_centroids(x: torch.Tensor, k: int, rng: np.random.Generator, n_iter:
             centroids[j] = x[pick]
             closest[pick] = 0
     for _ in range(n_iter):
-        scores = torch.addmm((centroids * centroids).sum(1)[None, :], x, centroids.T, alpha=-2.0)
-        assign = scores.argmin(1)
-        del scores
+        assign = _nearest_centroid(x, centroids)
         sums = _sums_by_code(x, assign, k).to(x.dtype)
         counts = torch.bincount(assign, minlength=k).to(x.dtype)
         empty = counts == 0
@@ -349,11 +390,16 @@ def _harmonize(
 
     def kernel() -> tuple[torch.Tensor, torch.Tensor]:
         """softmax(-dist / sigma) over clusters, and log of its normaliser (with dist = 2 (1 - z.y))."""
-        logits = z_cos @ centroids.T
-        logits.mul_(scale)
-        log_norm = torch.logsumexp(logits, dim=1)
-        logits.sub_(log_norm[:, None]).exp_()
-        return logits, log_norm - scale
+        step = _CPU_CHUNK if dev.type == "cpu" else n
+        probabilities = torch.empty((n, k), dtype=dtype, device=dev)
+        log_norm = torch.empty(n, dtype=dtype, device=dev)
+        for start in range(0, n, step):
+            logits = probabilities[start : start + step]
+            torch.mm(z_cos[start : start + step], centroids.T, out=logits)
+            logits.mul_(scale)
+            log_norm[start : start + step] = torch.logsumexp(logits, dim=1)
+            logits.sub_(log_norm[start : start + step, None]).exp_()
+        return probabilities, log_norm - scale
 
     n_blocks = math.ceil(1.0 / block_size)
     per_block = max(1, int(n * block_size))
@@ -393,41 +439,56 @@ def _harmonize(
         s: torch.Tensor, r: torch.Tensor, log_norm: torch.Tensor, perm: torch.Tensor, observed: torch.Tensor, old_sums: torch.Tensor
     ) -> float:
         """:func:`update_blocks` on the CPU with NumPy views (row gathers / scatters are plain row
-        copies there, several times faster than torch's indexing)."""
+        copies there, several times faster than torch's indexing). Each block is processed in
+        sub-chunks of rows that stay in cache from the gather to the scatter, spread over
+        ``block_threads`` threads (NumPy releases the GIL in these loops); the per-chunk sums are
+        added in a fixed order, so the result does not depend on the thread count."""
         s_np, r_np, log_norm_np, perm_np = s.numpy(), r.numpy(), log_norm.numpy(), perm.cpu().numpy()
         observed_np, old_np = observed.numpy(), old_sums.numpy()  # views: updated in place
         batch_ids = np.arange(n_batches + 1)
+
+        def update_rows(idx: np.ndarray, penalty: np.ndarray) -> tuple[np.ndarray, float]:
+            # idx is sorted and storage is batch-sorted, so the rows come grouped by batch
+            segment = np.searchsorted(codes_np[idx], batch_ids)
+            present = np.flatnonzero(segment[1:] > segment[:-1])
+            new = np.take(s_np, idx, axis=0)
+            for b in present:
+                new[segment[b] : segment[b + 1]] *= penalty[b]
+            total = new.sum(1)
+            new /= total[:, None]
+            sums = np.zeros((n_batches, k))
+            sums[present] = np.add.reduceat(new, segment[present], axis=0)
+            r_np[idx] = new
+            return sums, float(np.take(log_norm_np, idx).sum(dtype=np.float64) + np.log(total).sum(dtype=np.float64))
+
         partial = 0.0
         for i in range(n_blocks):
             lo, hi = block_starts[i], block_starts[i + 1] if i < n_blocks - 1 else n
             if lo >= hi:
                 continue
-            idx = np.sort(perm_np[lo:hi])  # batch-sorted storage: the block is grouped by batch
-            segment = np.searchsorted(codes_np[idx], batch_ids)
+            idx = np.sort(perm_np[lo:hi])
             observed_np -= old_np[i]
             expected = pr_np[:, None] * observed_np.sum(0)[None, :]
             log_penalty = theta_np[:, None] * np.log((2 * expected + 1) / (observed_np + expected + 1))
             penalty = np.exp(log_penalty).astype(np.float32)
-            new = np.take(s_np, idx, axis=0)
-            present = np.flatnonzero(segment[1:] > segment[:-1])
-            for b in present:
-                new[segment[b] : segment[b + 1]] *= penalty[b]
-            total = new.sum(1)
-            new /= total[:, None]
+            chunks = [idx[a : a + _BLOCK_CHUNK] for a in range(0, len(idx), _BLOCK_CHUNK)]
+            if pool is None or len(chunks) == 1:
+                results = [update_rows(chunk, penalty) for chunk in chunks]
+            else:
+                results = list(pool.map(update_rows, chunks, [penalty] * len(chunks)))
             new_sums = np.zeros((n_batches, k))
-            new_sums[present] = np.add.reduceat(new, segment[present], axis=0)
+            log_terms = 0.0
+            for sums, log_term in results:
+                new_sums += sums
+                log_terms += log_term
             observed_np += new_sums
-            r_np[idx] = new
-            partial += sigma * (
-                float((log_penalty * new_sums).sum())
-                - float(np.take(log_norm_np, idx).sum(dtype=np.float64) + np.log(total).sum(dtype=np.float64))
-            )
+            partial += sigma * (float((log_penalty * new_sums).sum()) - log_terms)
         return partial
 
     def cluster(state: dict[str, Any]) -> None:
         s, log_norm = kernel()
         r = s.clone()
-        observed = _sums_by_code(r, codes_sorted, n_batches)  # batches x clusters (float64)
+        observed = batch_sums(r)  # batches x clusters (float64)
         expected = pr_b[:, None] * observed.sum(0)[None, :]
         if not objective_harmony:  # objective of the initial assignments (no penalty yet)
             initial = -sigma * float(log_norm.sum(dtype=torch.float64)) + cross_entropy(observed, expected)
@@ -440,8 +501,8 @@ def _harmonize(
             # what every block holds before this round (each cell is updated once per round)
             old_sums = _sums_by_code(r, block_of_cell * n_batches + codes_sorted, n_blocks * n_batches).view(n_blocks, n_batches, k)
             partial = 0.0
-            # the block updates are many medium-sized sequential steps: one thread does them
-            # fastest (several threads pay a barrier per step, badly so on a busy machine)
+            # the block updates are many medium-sized sequential steps: torch's threads would pay a
+            # barrier per step (badly so on a busy machine); the NumPy path runs its own threads
             with _torch_threads(1 if dev.type == "cpu" else None):
                 if dev.type == "cpu" and not _TORCH_BLOCK_UPDATES:
                     partial = update_blocks_numpy(s, r, log_norm, perm, observed, old_sums)
@@ -491,15 +552,22 @@ def _harmonize(
     corrected = z
     converged = False
     iterations = 0
-    for _ in tqdm(range(max_iter_harmony), desc="harmony", disable=not progress, leave=False):
-        iterations += 1
-        cluster(state)
-        corrected = correct(state)
-        z_cos = cosine(corrected)
-        old, new = objective_harmony[-2], objective_harmony[-1]
-        if (old - new) / abs(old) < epsilon_harmony:
-            converged = True
-            break
+    # the CPU block updates use as many threads as torch may (harmonize sets that), on sub-chunks
+    block_threads = torch.get_num_threads() if dev.type == "cpu" else 1
+    pool = ThreadPoolExecutor(max_workers=block_threads) if block_threads > 1 and n > _BLOCK_CHUNK else None
+    try:
+        for _ in tqdm(range(max_iter_harmony), desc="harmony", disable=not progress, leave=False):
+            iterations += 1
+            cluster(state)
+            corrected = correct(state)
+            z_cos = cosine(corrected)
+            old, new = objective_harmony[-2], objective_harmony[-1]
+            if (old - new) / abs(old) < epsilon_harmony:
+                converged = True
+                break
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = np.arange(n)

@@ -108,7 +108,9 @@ class GraphSC(ClusteringModel):
     the convolution keeps cells that express similar genes close.
 
     Defaults follow graph-sc / DANCE (3,000 highly variable genes, 50 components, dropout 0.1,
-    lr 1e-5, batch 128, 100 epochs). Deviations: the GCN's degree normalisation uses the degrees
+    lr 1e-5, batch 128, 100 epochs). ``cluster_method="leiden"`` clusters the embedding with Leiden
+    even when the number of clusters is known, as DANCE's graph-sc example does (with
+    ``leiden_neighbors=300``, graph-sc's ``run_leiden``). Deviations: the GCN's degree normalisation uses the degrees
     of the whole graph instead of those of each sampled block (DGL's block degrees depend on the
     batch), and no epoch is selected by the ARI against the true labels (DANCE's ``eval_epoch``).
     """
@@ -129,7 +131,11 @@ class GraphSC(ClusteringModel):
         lr: float = Field(1e-5, gt=0, description="learning rate (Adam)")
         batch_size: int = Field(128, ge=2, description="cells per mini-batch")
         kmeans_n_init: int = Field(10, ge=1, description="k-means restarts")
-        resolution: float = Field(1.0, gt=0, description="Leiden resolution when n_clusters is None")
+        resolution: float = Field(1.0, gt=0, description="Leiden resolution (when Leiden clusters the embedding)")
+        cluster_method: Literal["kmeans", "leiden"] = Field(
+            "kmeans", description="k-means with n_clusters clusters, or Leiden communities (always Leiden when n_clusters is None)"
+        )
+        leiden_neighbors: int = Field(15, ge=2, description="neighbours per cell of the kNN graph Leiden runs on (graph-sc's code: 300)")
 
     quick_params = {"epochs": 2, "in_feats": 8, "hidden_dim": 16, "out_dim": 8, "kmeans_n_init": 2}
 
@@ -189,7 +195,7 @@ class GraphSC(ClusteringModel):
 
     def _cluster_embedding(self) -> None:
         p = self.params
-        if p.n_clusters is not None:
+        if p.n_clusters is not None and p.cluster_method == "kmeans":
             resolve_n_clusters(self)
             _, self.labels_ = kmeans_centres(self.embedding_, p.n_clusters, seed=self.seed, n_init=p.kmeans_n_init)
             self.notes_["clustering"] = "k-means"
@@ -197,7 +203,8 @@ class GraphSC(ClusteringModel):
         from dance.core.community import communities
         from dance.core.neighbors import knn_graph_matrices
 
-        _, connectivities = knn_graph_matrices(self.embedding_, int(min(15, self.embedding_.shape[0])), seed=self.seed)
+        n_neighbors = int(min(p.leiden_neighbors, self.embedding_.shape[0]))
+        _, connectivities = knn_graph_matrices(self.embedding_, n_neighbors, seed=self.seed)
         self.labels_ = communities(connectivities, method="leiden", resolution=p.resolution, seed=self.seed)
         self.notes_.update(clustering="leiden", n_clusters=int(self.labels_.max()) + 1, n_clusters_estimated=True)
 
