@@ -50,14 +50,19 @@ REPORTED: dict[tuple[str, str], float] = {
 NOTES = """
 Every run is one `dance run clustering --model M --dataset D --seed S` in a fresh process on the CPU, at the
 model's default parameters; the number of clusters is the number of labelled cell types (DANCE's protocol), and
-the labels are hidden from the model. ARI / NMI: mean ± standard deviation over seeds 0, 1, 2. "fit s" is the
-mean fitting time (preprocessing included), "peak MB" the largest peak resident memory of the runs.
+the labels are hidden from the model. ARI / NMI: mean ± standard deviation over the seeds in the "seeds" column
+(0, 1, 2 where complete). "fit s" is the mean fitting time (preprocessing included), "peak MB" the largest peak
+resident memory of the runs.
 
 "DANCE reported" is the ARI of the DANCE paper's Table 6 ("current" column). DANCE's reimplementations pick, for
-scDeepCluster, scDCC, scDSC and scTAG, the training epoch whose clusters have the best ARI against the true labels
-(and graph-sc can do so with `--eval_epoch`); dance's models never look at the labels, so they report the
-clusters at the end of training. scDCC runs here with zero constraints (the evaluation hides the labels, and DANCE's
-reproduction commands also use `--n_pairwise 0`), so it differs from scDeepCluster only by its seed stream. See
+scDeepCluster, scDCC, scDSC and scTAG, the training epoch whose clusters have the best ARI against the true labels,
+and DANCE's reproduction commands set per-dataset hyperparameters (scDSC: `--v`, `--topk`, layer widths; scTAG:
+the loss weights `--w_a --w_x --w_c`, `--k`); dance's models never look at the labels and run one set of defaults
+on every dataset, so they report the clusters at the end of training. scDCC runs here with zero constraints (the
+evaluation hides the labels, and DANCE's reproduction commands also use `--n_pairwise 0`), so it differs from
+scDeepCluster only by its seed stream. scDSC labels cells by its soft assignment Q (`labels_from`, as DANCE; the
+GCN's output is the authors' choice). graph-sc clusters its embedding with k-means; DANCE's graph-sc example uses
+Leiden on a 300-neighbour graph instead (`--set cluster_method=leiden --set leiden_neighbors=300`). See
 docs/models/clustering.md for each model's defaults and deviations.
 """
 
