@@ -76,6 +76,14 @@ averaging 3 spots 0.50 / 0.38 on seeds 0 / 1, no averaging 0.55 / 0.50). With so
 much between seeds (SpaGCN 0.56 vs 0.42 on seeds 0 and 1). These diagnostic runs used the labels and did not
 change any default.
 
+SPOTlight beats NNLS only on the random pseudo-spot sets. On the grid sets its compositions are flat: seed 0, the
+largest predicted proportion of a spot averages 0.22 / 0.30 / 0.31 (cerebellum / CBMC / hippocampus grid) against
+0.58 / 0.57 / 0.58 in the truth, and 59 / 48 / 45 % of the predicted mass falls on types absent from the spot
+(NNLS: 28 / 23 / 25 %). The random sets have flatter truths (largest proportion 0.34 / 0.43), where this costs less.
+The standard NMF (`--set model='"std"'`) instead of SPOTlight's default nsNMF does not fix it (cerebellum grid MSE
+0.0131 vs 0.0152, hippocampus grid 0.0171 vs 0.0138). DANCE's own numbers show the same ordering: SPOTlight's MSE
+on CARD's synthetic data is 4x CARD's (table below).
+
 DANCE reports spatial domains on DLPFC section 151676 and a mouse brain atlas subset, and deconvolution on the
 CARD and SPOTlight synthetic sets. The DLPFC sections are registered (`dlpfc_151676`) with their real URLs but
 cannot be downloaded on this machine, and the CARD / SPOTlight synthetic sets are not available, so no published
