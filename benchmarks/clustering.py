@@ -60,8 +60,8 @@ and DANCE's reproduction commands set per-dataset hyperparameters (scDSC: `--v`,
 the loss weights `--w_a --w_x --w_c`, `--k`); dance's models never look at the labels and run one set of defaults
 on every dataset, so they report the clusters at the end of training. scDCC runs here with zero constraints (the
 evaluation hides the labels, and DANCE's reproduction commands also use `--n_pairwise 0`), and then reproduces
-scDeepCluster exactly (identical numbers, as the issue requires). scDSC labels cells by its soft assignment Q (`labels_from`, as DANCE; the
-GCN's output is the authors' choice). graph-sc clusters its embedding with k-means; DANCE's graph-sc example uses
+scDeepCluster exactly (identical numbers). scDSC labels cells by its soft assignment Q (`labels_from`, as DANCE;
+the GCN's output is the authors' choice). graph-sc clusters its embedding with k-means; DANCE's graph-sc example uses
 Leiden on a 300-neighbour graph instead (`--set cluster_method=leiden --set leiden_neighbors=300`). See
 docs/models/clustering.md for each model's defaults and deviations.
 """

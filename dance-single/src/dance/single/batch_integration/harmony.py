@@ -170,12 +170,10 @@ def _nearest_centroid(x: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
     import torch
 
     bias = (centroids * centroids).sum(1)[None, :]
-    if x.device.type != "cpu":
-        return torch.addmm(bias, x, centroids.T, alpha=-2.0).argmin(1)
-    out = torch.empty(x.shape[0], dtype=torch.long)
-    for start in range(0, x.shape[0], _CPU_CHUNK):
-        stop = start + _CPU_CHUNK
-        out[start:stop] = torch.addmm(bias, x[start:stop], centroids.T, alpha=-2.0).argmin(1)
+    step = _CPU_CHUNK if x.device.type == "cpu" else max(x.shape[0], 1)
+    out = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
+    for start in range(0, x.shape[0], step):
+        out[start : start + step] = torch.addmm(bias, x[start : start + step], centroids.T, alpha=-2.0).argmin(1)
     return out
 
 
@@ -431,6 +429,10 @@ def _harmonize(
             partial += sigma * (float((log_penalty * new_sums).sum()) - float((log_norm[idx] + torch.log(total)).sum(dtype=torch.float64)))
         return partial
 
+    # the CPU block updates use as many threads as torch may (harmonize sets that), on sub-chunks;
+    # shut down after the Harmony loop below
+    block_threads = torch.get_num_threads() if dev.type == "cpu" else 1
+    pool = ThreadPoolExecutor(max_workers=block_threads) if block_threads > 1 and n > _BLOCK_CHUNK else None
     codes_np = codes_sorted.cpu().numpy()
     theta_np = theta_b.cpu().numpy()
     pr_np = pr_b.cpu().numpy()
@@ -552,9 +554,6 @@ def _harmonize(
     corrected = z
     converged = False
     iterations = 0
-    # the CPU block updates use as many threads as torch may (harmonize sets that), on sub-chunks
-    block_threads = torch.get_num_threads() if dev.type == "cpu" else 1
-    pool = ThreadPoolExecutor(max_workers=block_threads) if block_threads > 1 and n > _BLOCK_CHUNK else None
     try:
         for _ in tqdm(range(max_iter_harmony), desc="harmony", disable=not progress, leave=False):
             iterations += 1
