@@ -7,6 +7,11 @@ example plugin, everything together, a demo run, and lint.
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+from collections.abc import Callable
+
 import nox
 
 nox.options.error_on_missing_interpreters = True
@@ -15,6 +20,26 @@ nox.options.default_venv_backend = "venv"
 
 TORCH = "torch==2.13.0"
 PYTEST = ["pytest", "--run-slow", "-p", "no:cacheprovider", "--durations=15"]
+
+
+def _prune_venv_after(func: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
+    """Delete the session's virtualenv when it ends if ``DANCE_NOX_PRUNE_VENVS=1`` (set by ``.ci/run``).
+
+    Every test venv holds its own torch (1-2 GB each, ~11 GB for ``-t ci``); pruning keeps the peak
+    disk use of a CI run at one venv. Venvs are never reused (``reuse_existing_virtualenvs=False``), so
+    nothing is lost except a failed venv to poke at, which a local run keeps by default.
+    """
+
+    @functools.wraps(func)
+    def wrapper(session: nox.Session) -> None:
+        try:
+            func(session)
+        finally:
+            location = getattr(session.virtualenv, "location", None)
+            if os.environ.get("DANCE_NOX_PRUNE_VENVS") == "1" and location and os.path.isdir(location):
+                shutil.rmtree(location, ignore_errors=True)
+
+    return wrapper
 
 
 def _install_torch_first(session: nox.Session) -> None:
@@ -28,6 +53,7 @@ def _package_session(session: nox.Session, folder: str) -> None:
 
 
 @nox.session(name="tests-core", tags=["ci"])
+@_prune_venv_after
 def tests_core(session: nox.Session) -> None:
     """dance-core alone: no CLI, no models, no deep learning."""
     session.install("./dance-core[test]")
@@ -35,6 +61,7 @@ def tests_core(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-cli", tags=["ci"])
+@_prune_venv_after
 def tests_cli(session: nox.Session) -> None:
     """dance-cli with dance-core only (tests use their own plugin)."""
     session.install("./dance-cli[test]")
@@ -42,24 +69,28 @@ def tests_cli(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-single", tags=["ci"])
+@_prune_venv_after
 def tests_single(session: nox.Session) -> None:
     """dance-single installed alone (pulls dance-core and dance-cli), its tests incl. real data."""
     _package_session(session, "dance-single")
 
 
 @nox.session(name="tests-multi", tags=["ci"])
+@_prune_venv_after
 def tests_multi(session: nox.Session) -> None:
     """dance-multi installed alone, its tests incl. real data."""
     _package_session(session, "dance-multi")
 
 
 @nox.session(name="tests-spatial", tags=["ci"])
+@_prune_venv_after
 def tests_spatial(session: nox.Session) -> None:
     """dance-spatial installed alone, its tests incl. real data."""
     _package_session(session, "dance-spatial")
 
 
 @nox.session(name="example-plugin", tags=["ci"])
+@_prune_venv_after
 def example_plugin(session: nox.Session) -> None:
     """The third-party example: installed from its folder against dance-core, listed, run, and checked."""
     session.install("./dance-cli", "./examples/dance-plugin-example[test]")
@@ -81,6 +112,7 @@ def example_plugin(session: nox.Session) -> None:
 
 
 @nox.session(name="tests-integration", tags=["ci"])
+@_prune_venv_after
 def tests_integration(session: nox.Session) -> None:
     """Every package and the example plugin together: the cross-package and CLI end-to-end tests."""
     _install_torch_first(session)
@@ -91,6 +123,7 @@ def tests_integration(session: nox.Session) -> None:
 
 
 @nox.session(name="demo")
+@_prune_venv_after
 def demo(session: nox.Session) -> None:
     """The README's main job: install everything and cluster the embedded PBMC 4K cells."""
     _install_torch_first(session)
@@ -99,6 +132,7 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(name="lint", tags=["ci"])
+@_prune_venv_after
 def lint(session: nox.Session) -> None:
     """ruff over every package, the tests and the example."""
     session.install("ruff")
