@@ -62,8 +62,11 @@ on every dataset, so they report the clusters at the end of training. scDCC runs
 evaluation hides the labels, and DANCE's reproduction commands also use `--n_pairwise 0`), and then reproduces
 scDeepCluster exactly (identical numbers). scDSC labels cells by its soft assignment Q (`labels_from`, as DANCE;
 the GCN's output is the authors' choice). graph-sc clusters its embedding with k-means; DANCE's graph-sc example uses
-Leiden on a 300-neighbour graph instead (`--set cluster_method=leiden --set leiden_neighbors=300`). See
-docs/models/clustering.md for each model's defaults and deviations.
+Leiden on a 300-neighbour graph instead (`--set cluster_method=leiden --set leiden_neighbors=300`). DANCE's scTAG
+computes its clustering term as `kl_div` between the predicted hard labels and the true labels, both turned into
+new tensors, so the term carries no gradient: after pretraining DANCE trains only the two reconstruction losses
+with the k-means centres fixed and keeps the epoch with the best ARI. dance's scTAG trains the paper's KL(P || Q)
+term. See docs/models/clustering.md for each model's defaults and deviations.
 """
 
 
