@@ -42,6 +42,15 @@ def _prune_venv_after(func: Callable[[nox.Session], None]) -> Callable[[nox.Sess
     return wrapper
 
 
+def _session(**kwargs: object) -> Callable[[Callable[[nox.Session], None]], object]:
+    """``nox.session(**kwargs)`` with :func:`_prune_venv_after`, so every session prunes alike."""
+
+    def register(func: Callable[[nox.Session], None]) -> object:
+        return nox.session(**kwargs)(_prune_venv_after(func))
+
+    return register
+
+
 def _install_torch_first(session: nox.Session) -> None:
     session.install(TORCH)
 
@@ -52,45 +61,39 @@ def _package_session(session: nox.Session, folder: str) -> None:
     session.run(*PYTEST, f"{folder}/tests", *session.posargs)
 
 
-@nox.session(name="tests-core", tags=["ci"])
-@_prune_venv_after
+@_session(name="tests-core", tags=["ci"])
 def tests_core(session: nox.Session) -> None:
     """dance-core alone: no CLI, no models, no deep learning."""
     session.install("./dance-core[test]")
     session.run(*PYTEST, "dance-core/tests", *session.posargs)
 
 
-@nox.session(name="tests-cli", tags=["ci"])
-@_prune_venv_after
+@_session(name="tests-cli", tags=["ci"])
 def tests_cli(session: nox.Session) -> None:
     """dance-cli with dance-core only (tests use their own plugin)."""
     session.install("./dance-cli[test]")
     session.run(*PYTEST, "dance-cli/tests", *session.posargs)
 
 
-@nox.session(name="tests-single", tags=["ci"])
-@_prune_venv_after
+@_session(name="tests-single", tags=["ci"])
 def tests_single(session: nox.Session) -> None:
     """dance-single installed alone (pulls dance-core and dance-cli), its tests incl. real data."""
     _package_session(session, "dance-single")
 
 
-@nox.session(name="tests-multi", tags=["ci"])
-@_prune_venv_after
+@_session(name="tests-multi", tags=["ci"])
 def tests_multi(session: nox.Session) -> None:
     """dance-multi installed alone, its tests incl. real data."""
     _package_session(session, "dance-multi")
 
 
-@nox.session(name="tests-spatial", tags=["ci"])
-@_prune_venv_after
+@_session(name="tests-spatial", tags=["ci"])
 def tests_spatial(session: nox.Session) -> None:
     """dance-spatial installed alone, its tests incl. real data."""
     _package_session(session, "dance-spatial")
 
 
-@nox.session(name="example-plugin", tags=["ci"])
-@_prune_venv_after
+@_session(name="example-plugin", tags=["ci"])
 def example_plugin(session: nox.Session) -> None:
     """The third-party example: installed from its folder against dance-core, listed, run, and checked."""
     session.install("./dance-cli", "./examples/dance-plugin-example[test]")
@@ -111,8 +114,7 @@ def example_plugin(session: nox.Session) -> None:
     )
 
 
-@nox.session(name="tests-integration", tags=["ci"])
-@_prune_venv_after
+@_session(name="tests-integration", tags=["ci"])
 def tests_integration(session: nox.Session) -> None:
     """Every package and the example plugin together: the cross-package and CLI end-to-end tests."""
     _install_torch_first(session)
@@ -122,8 +124,7 @@ def tests_integration(session: nox.Session) -> None:
     session.run(*PYTEST, "tests", *session.posargs)
 
 
-@nox.session(name="demo")
-@_prune_venv_after
+@_session(name="demo")
 def demo(session: nox.Session) -> None:
     """The README's main job: install everything and cluster the embedded PBMC 4K cells."""
     _install_torch_first(session)
@@ -131,8 +132,7 @@ def demo(session: nox.Session) -> None:
     session.run("dance", "run", "clustering", "--out", f"{session.create_tmp()}/demo")
 
 
-@nox.session(name="lint", tags=["ci"])
-@_prune_venv_after
+@_session(name="lint", tags=["ci"])
 def lint(session: nox.Session) -> None:
     """ruff over every package, the tests and the example."""
     session.install("ruff")
