@@ -112,7 +112,14 @@ def list_entries(
             f"{len(rows)} tasks (dance info TASK for its contract; --format json for everything)",
             ["task", "models", "datasets", "default model", "default dataset", "metrics"],
             [
-                (r["name"], len(r["models"]), len(r["datasets"]), r["default_model"], r["default_dataset"], ", ".join(r["metrics"]))
+                (
+                    r["name"],
+                    len(r["models"]),
+                    len(r["datasets"]),
+                    r["default_model"],
+                    r["default_dataset"],
+                    render.shorten_list(r["metrics"]),
+                )
                 for r in rows
             ],
         )
