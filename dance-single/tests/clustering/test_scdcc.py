@@ -38,6 +38,13 @@ def test_partially_labelled_column(labelled_counts, unlabelled_counts):
     data.obs["known_type"] = known
     model = ScDCC(n_clusters=3, n_pairwise=30, labelled_fraction=1.0, constraint_key="known_type", seed=0, device="cpu", **FAST).fit(data)
     assert model.notes_["n_must_link"] + model.notes_["n_cannot_link"] == 30
+    # a column of known labels is used whole by default: its 20 cells give 190 distinct pairs, all drawn
+    default = ScDCC(n_clusters=3, n_pairwise=1000, constraint_key="known_type", seed=0, device="cpu", **FAST).fit(data)
+    assert default.notes_["constraints"].startswith("1 of the labelled cells of obs['known_type']")
+    assert default.notes_["n_must_link"] + default.notes_["n_cannot_link"] == 190
+    # the task's full label column: 10 % of its cells are known (the paper's protocol)
+    protocol = ScDCC(n_clusters=3, n_pairwise=1000, seed=0, device="cpu", **FAST).fit(labelled_counts)
+    assert protocol.notes_["constraints"].startswith("0.1 of the labelled cells")
 
 
 def test_draw_pairwise_constraints():

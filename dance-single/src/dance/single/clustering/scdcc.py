@@ -81,19 +81,27 @@ class ScDCC(ScDeepCluster):
     Constraints come from known labels, following the paper's protocol: a random
     ``labelled_fraction`` of the labelled cells is taken as known and ``n_pairwise`` random pairs
     of them become must-link (same label) or cannot-link (different labels) constraints. The
-    labels are read at fit time from ``obs[constraint_key]`` (default: the task's label key),
-    where cells without a label may be NaN. When evaluating through ``dance run``, the contract
-    hides the label column, so scDCC runs with zero constraints and behaves exactly like
-    scDeepCluster (which is also how DANCE's reproduction scripts ran it: ``--n_pairwise 0``);
-    ``notes_['constraints']`` says which. To use constraints there, provide a column holding the
-    labels of the known cells only and name it with ``constraint_key``.
+    labels are read at fit time from ``obs[constraint_key]`` (default: the task's label key, of
+    which 10 % of the cells are taken as known), where cells without a label may be NaN. When
+    evaluating through ``dance run``, the contract hides the label column, so scDCC runs with
+    zero constraints and behaves exactly like scDeepCluster (which is also how DANCE's
+    reproduction scripts ran it: ``--n_pairwise 0``); ``notes_['constraints']`` says which. To
+    use constraints there, provide a column holding the labels of the known cells only (NaN
+    elsewhere) and name it with ``constraint_key``: every labelled cell of that column is then
+    known unless ``labelled_fraction`` says otherwise.
     """
 
     name = "scdcc"
 
     class Params(ScDeepCluster.Params):
         n_pairwise: int = Field(1000, ge=0, description="number of random constraint pairs drawn among the known cells (0: none)")
-        labelled_fraction: float = Field(0.1, gt=0, le=1, description="fraction of the labelled cells whose labels are known")
+        labelled_fraction: float | None = Field(
+            None,
+            gt=0,
+            le=1,
+            description="fraction of the labelled cells taken as known; None: 0.1 of the task's label column (the paper's "
+            "protocol), all cells of a constraint_key column (it already holds only the known labels)",
+        )
         constraint_key: str | None = Field(None, description="obs column with the known labels (NaN elsewhere); None: the task's label key")
         ml_weight: float = Field(1.0, ge=0, description="weight of the must-link loss")
         cl_weight: float = Field(1.0, ge=0, description="weight of the cannot-link loss")
@@ -110,9 +118,10 @@ class ScDCC(ScDeepCluster):
             self.notes_.update(constraints=f"none: no obs['{key}'] at fit time (hidden by the evaluation)", n_must_link=0, n_cannot_link=0)
             return None
         values = data.obs[key].astype(object).to_numpy()
-        constraints = draw_pairwise_constraints(values, p.n_pairwise, labelled_fraction=p.labelled_fraction, seed=self.seed)
+        fraction = p.labelled_fraction if p.labelled_fraction is not None else (1.0 if p.constraint_key else 0.1)
+        constraints = draw_pairwise_constraints(values, p.n_pairwise, labelled_fraction=fraction, seed=self.seed)
         self.notes_.update(
-            constraints=f"{p.labelled_fraction:g} of the labelled cells of obs['{key}']",
+            constraints=f"{fraction:g} of the labelled cells of obs['{key}']",
             n_must_link=len(constraints.must_link),
             n_cannot_link=len(constraints.cannot_link),
         )
