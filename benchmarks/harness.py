@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,27 +43,35 @@ def bench_lock() -> Any:
 
 @dataclass
 class Run:
+    """One ``dance run`` of a grid.
+
+    ``dataset`` names the registered dataset, or only labels the row when ``data_file`` gives the
+    input instead (a prepared .h5ad, e.g. one revealing some labels). ``label`` names the row's
+    model in the tables when it differs from ``model`` (a protocol variant of one model).
+    ``extra_metrics`` computes further metrics from the run's output folder after it finished.
+    """
+
     task: str
     model: str
     dataset: str
     seed: int
     params: dict[str, Any] = field(default_factory=dict)
     extra_args: tuple[str, ...] = ()
+    data_file: Path | None = None
+    label: str | None = None
+    extra_metrics: Callable[[Path], Mapping[str, float]] | None = None
+
+    @property
+    def name(self) -> str:
+        """The model's name in the tables."""
+        return self.label or self.model
+
+    def folder(self, out_root: Path) -> Path:
+        return out_root / f"{self.task}-{self.name}-{self.dataset}-seed{self.seed}"
 
     def command(self, out: Path) -> list[str]:
-        args = [
-            sys.executable,
-            "-m",
-            "dance.cli",
-            "run",
-            self.task,
-            "--model",
-            self.model,
-            "--dataset",
-            self.dataset,
-            "--seed",
-            str(self.seed),
-        ]
+        source = ["--data", str(self.data_file)] if self.data_file is not None else ["--dataset", self.dataset]
+        args = [sys.executable, "-m", "dance.cli", "run", self.task, "--model", self.model, *source, "--seed", str(self.seed)]
         args += ["--out", str(out), "--format", "json", *self.extra_args]
         for key, value in self.params.items():
             args += ["--set", f"{key}={json.dumps(value)}"]
@@ -72,16 +80,20 @@ class Run:
 
 def run_one(run: Run, out_root: Path, *, timeout: int = 3600, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Run one (model, dataset, seed) and return a flat record (metrics, seconds, memory, status)."""
-    out = out_root / f"{run.task}-{run.model}-{run.dataset}-seed{run.seed}"
+    out = run.folder(out_root)
     started = time.perf_counter()
     completed = subprocess.run(run.command(out), capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
-    record: dict[str, Any] = {"task": run.task, "model": run.model, "dataset": run.dataset, "seed": run.seed}
+    record: dict[str, Any] = {"task": run.task, "model": run.name, "dataset": run.dataset, "seed": run.seed}
     if completed.returncode != 0:
         record.update(
             status="failed", error=(completed.stderr.strip().splitlines() or ["?"])[-1], wall_seconds=time.perf_counter() - started
         )
         return record
     record.update(record_from_result(json.loads(completed.stdout)), wall_seconds=round(time.perf_counter() - started, 2))
+    # a file input or a protocol variant: the row keeps the grid's names, not the file's
+    record.update(model=run.name, dataset=run.dataset)
+    if run.extra_metrics is not None:
+        record.update({f"metric_{k}": v for k, v in run.extra_metrics(out).items()})
     return record
 
 
@@ -111,9 +123,7 @@ def records_from_outputs(out_root: Path) -> pd.DataFrame:
 
 def _log_record(run: Run, record: Mapping[str, Any]) -> None:
     metrics = {k[7:]: round(v, 4) for k, v in record.items() if k.startswith("metric_")}
-    print(
-        f"{run.task} {run.model} {run.dataset} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s", flush=True
-    )
+    print(f"{run.task} {run.name} {run.dataset} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s", flush=True)
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -174,7 +184,24 @@ def parse_grid_arguments(
     parser.add_argument("--device", default="cpu", help="device of every run (cpu, cuda, auto)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (default 1: one after the other, under the benchmark lock)")
     parser.add_argument("--threads-per-run", type=int, default=None, help="CPU threads of each run (OMP_NUM_THREADS and friends)")
+    parser.add_argument(
+        "--update-table",
+        action="store_true",
+        help=f"keep the rows of docs/benchmarks/{stem}.csv for the (model, dataset) pairs not run now, replace the others",
+    )
     return parser.parse_args(argv)
+
+
+def merge_with_table(summary: pd.DataFrame, stem: str) -> pd.DataFrame:
+    """``summary`` plus the rows of the current ``docs/benchmarks/<stem>.csv`` whose (model, dataset)
+    it does not hold: a partial grid updates the published table instead of replacing it."""
+    path = DOCS / f"{stem}.csv"
+    if not path.is_file():
+        return summary
+    previous = pd.read_csv(path)
+    ran = set(zip(summary["model"], summary["dataset"], strict=True))
+    kept = previous[[(m, d) not in ran for m, d in zip(previous["model"], previous["dataset"], strict=True)]]
+    return pd.concat([kept, summary], ignore_index=True)
 
 
 def run_and_record(
@@ -196,7 +223,8 @@ def run_and_record(
 def in_grid_order(frame: pd.DataFrame, models: Iterable[str], datasets: Iterable[str]) -> pd.DataFrame:
     """Rows sorted by dataset then model in the order the benchmark lists them, then seed."""
     rank = {name: i for i, name in enumerate([*datasets, *models])}
-    return frame.sort_values(["dataset", "model", "seed"], key=lambda c: c if c.name == "seed" else c.map(rank).fillna(len(rank)))
+    columns = [c for c in ("dataset", "model", "seed") if c in frame.columns]  # a summary has no seed column
+    return frame.sort_values(columns, key=lambda c: c if c.name == "seed" else c.map(rank).fillna(len(rank)))
 
 
 def summarise(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -252,7 +280,7 @@ def write_tables(
 ) -> tuple[Path, Path]:
     """``docs/benchmarks/<stem>.md`` and ``.csv``: mean ± std per metric, seconds, memory, reported values."""
     DOCS.mkdir(parents=True, exist_ok=True)
-    table = summary.copy()
+    table = summary.drop(columns=[reported_label], errors="ignore")  # a merged table brings the old column along
     if reported is not None:
         table[reported_label] = [reported.get((m, d)) for m, d in zip(table["model"], table["dataset"], strict=True)]
     csv_path = DOCS / f"{stem}.csv"
@@ -261,9 +289,11 @@ def write_tables(
     lines = [f"# {title}", "", notes.strip(), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         cells = [str(row["model"]), str(row["dataset"]), str(row.get("seeds", ""))]
+        failed = not row.get("seeds")
         for metric in metrics:
             mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
-            cells.append("failed" if pd.isna(mean) else format_mean_std(mean, std))
+            # a metric only some rows have (a protocol variant's extra metric) stays blank elsewhere
+            cells.append(("failed" if failed else "") if pd.isna(mean) else format_mean_std(mean, std))
         cells.append("" if pd.isna(row.get("fit_seconds_mean")) else f"{row['fit_seconds_mean']:.1f}")
         cells.append("" if pd.isna(row.get("peak_memory_mb_max")) else f"{row['peak_memory_mb_max']:.0f}")
         if reported is not None:
