@@ -91,7 +91,11 @@ are regressed on `W` alone while the types' profiles are medians of `H`, so ever
 constant `theta/k` share that only a mix of all types can explain. Regressing on `W S` instead (a diagnostic, not the
 published method) lowers the grid MSE to 0.0102 (cerebellum) and 0.0129 (hippocampus), still above NNLS, and raises
 it on dstg_synthetic (0.042 vs 0.015), so the published projection is kept. The rest comes from scaling spots and
-cells each by their own per-gene standard deviation (`.scale_uv`), which weights genes differently in the two.
+cells each by their own per-gene standard deviation (`.scale_uv`), which weights genes differently in the two. SPOTlight's current release (Bioconductor, RcppML-based) trains the NMF by
+alternating least squares instead of KL nsNMF, scales each topic's profile across the types to sum to 1 and drops
+nothing below `min_prop`; that variant (`--set model=ls`, seed 0) is worse still: MSE 0.0242 / 0.0143 on the
+cerebellum / hippocampus grid sets, 0.0102 on cerebellum_pseudospots, 0.0465 on dstg_synthetic (nsNMF: 0.0152 /
+0.0138 / 0.0060 / 0.0154).
 DANCE's own numbers show the same ordering: SPOTlight's MSE on CARD's synthetic data is 4x CARD's (table below).
 
 DANCE reports spatial domains on DLPFC section 151676 and a mouse brain atlas subset, and deconvolution on the

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dance.core import run
-from dance.spatial.deconvolution.spotlight import SPOTlight, mean_auc, ns_nmf
+from dance.spatial.deconvolution.spotlight import SPOTlight, least_squares_nmf, mean_auc, nnls_gram, ns_nmf
 
 
 def test_mean_auc_scores_a_perfect_marker_one_and_a_flat_gene_one_half():
@@ -52,6 +52,27 @@ def test_topic_profiles_single_out_each_cell_type_and_spots_are_deconvolved(grid
     values = prediction.to_numpy()
     assert ((values == 0) | (values >= 0.01 * 0.99)).all()
     assert proportion_mse(prediction, grid_data) < 0.3 * proportion_mse(None, grid_data)
+
+
+def test_nnls_gram_solves_every_column_like_scipy():
+    from scipy.optimize import nnls
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(50, 6))
+    b = rng.normal(size=(50, 20))  # about half of each solution is clipped at 0
+    solved = nnls_gram(a.T @ a, a.T @ b, max_iter=500, tol=1e-12)
+    expected = np.column_stack([nnls(a, b[:, j])[0] for j in range(b.shape[1])])
+    assert np.allclose(solved, expected, atol=1e-6) and (expected == 0).any()
+
+
+def test_least_squares_nmf_recovers_a_seeded_factorisation_with_unit_sum_factors():
+    rng = np.random.default_rng(2)
+    w_true, h_true = rng.gamma(0.5, 1.0, size=(60, 3)), rng.gamma(0.5, 1.0, size=(3, 40))
+    v = w_true @ h_true
+    w, h, iterations = least_squares_nmf(v, w_true + rng.uniform(0, 0.1, size=w_true.shape), max_iter=200, tol=1e-10)
+    assert np.allclose(w.sum(axis=0), 1) and np.allclose(h.sum(axis=1), 1) and iterations > 1
+    scale = np.linalg.lstsq(np.einsum("it,tj->ijt", w, h).reshape(-1, 3), v.ravel(), rcond=None)[0]  # the diagonal d
+    assert np.linalg.norm(v - w @ np.diag(scale) @ h) < 0.02 * np.linalg.norm(v)
 
 
 @pytest.mark.slow

@@ -67,6 +67,50 @@ def ns_nmf(
     return w, h, iteration
 
 
+def nnls_gram(gram: np.ndarray, rhs: np.ndarray, *, max_iter: int = 100, tol: float = 1e-8) -> np.ndarray:
+    """Non-negative least squares for many right-hand sides at once, from the normal equations:
+    each column ``x`` of the result minimises ``x^T G x / 2 - rhs^T x`` subject to ``x >= 0``
+    (``G = A^T A``, ``rhs = A^T b``), by cyclic coordinate descent vectorised over the columns
+    (the solver of SPOTlight's C++ code, after NNLM's ``c_nnls``)."""
+    x = np.zeros_like(rhs, dtype=np.float64)
+    gradient = -np.asarray(rhs, dtype=np.float64)  # G x - rhs
+    diagonal = np.maximum(np.diag(gram), 1e-15)
+    for _ in range(max_iter):
+        moved = 0.0
+        for i in range(gram.shape[0]):
+            updated = np.maximum(0.0, x[i] - gradient[i] / diagonal[i])
+            delta = updated - x[i]
+            if np.any(delta):
+                gradient += np.outer(gram[:, i], delta)
+                x[i] = updated
+                moved += float(np.abs(delta).sum())
+        if moved <= tol * max(float(np.abs(x).sum()), 1e-15):
+            break
+    return x
+
+
+def least_squares_nmf(v: np.ndarray, w: np.ndarray, *, max_iter: int = 100, tol: float = 1e-5) -> tuple[np.ndarray, np.ndarray, int]:
+    """SPOTlight's NMF since its RcppML-based release (the ``run_nmf`` of its C++ code, after
+    DeBruine's RcppML): ``V ~ W diag(d) H`` by alternating NNLS updates of H and W from the
+    seeded W, each factor of H (across cells) and of W (across genes) scaled to sum to 1, until
+    ``1 - cor(W, W_previous)`` falls below ``tol``. Returns ``(W, H, iterations)`` with factors
+    in their seeded order (the C++ code sorts them by ``d``; the order carries no meaning)."""
+    w = np.asarray(w, dtype=np.float64)
+    iterations = 0
+    while iterations < max_iter:
+        iterations += 1
+        previous = w.copy()
+        h = nnls_gram(w.T @ w, w.T @ v)
+        h /= h.sum(axis=1, keepdims=True) + 1e-15
+        w = nnls_gram(h @ h.T, h @ v.T).T
+        w /= w.sum(axis=0, keepdims=True) + 1e-15
+        if abs(1.0 - np.corrcoef(w.ravel(), previous.ravel())[0, 1]) < tol:
+            break
+    h = nnls_gram(w.T @ w, w.T @ v)
+    h /= h.sum(axis=1, keepdims=True) + 1e-15
+    return w, h, iterations
+
+
 class SPOTlight(CellTypeDeconvolutionModel):
     """SPOTlight (Elosua-Bayes et al. 2021, Nucleic Acids Res 49:e50).
 
@@ -82,6 +126,10 @@ class SPOTlight(CellTypeDeconvolutionModel):
     result, normalised, with types below ``min_prop`` (0.01) dropped and renormalised, is the
     spot's composition.
 
+    ``model='ls'`` follows SPOTlight's current (RcppML-based) release instead: alternating NNLS
+    NMF (:func:`least_squares_nmf`), topic profiles scaled across the types, no ``min_prop`` cut
+    (measured worse than the default nsNMF on every pseudo-spot set; docs/models/spatial.md).
+
     Deviations: variable genes come from scanpy's ``seurat`` flavour rather than scran's
     ``modelGeneVar``; a type without any gene above the AUC threshold is seeded with its 10
     best genes (SPOTlight stops). With a pseudo-spot reference (no cell labels) each pseudo-spot
@@ -95,7 +143,11 @@ class SPOTlight(CellTypeDeconvolutionModel):
         n_top_markers: int | None = Field(None, ge=1, description="markers per type seeding the NMF; None: all above the threshold")
         n_hvg: int = Field(3000, ge=0, description="highly variable genes added to the markers")
         n_cells: int = Field(100, ge=2, description="reference cells per type used to train the NMF")
-        model: Literal["ns", "std"] = Field("ns", description="non-smooth NMF ('ns', SPOTlight's default) or standard KL NMF")
+        model: Literal["ns", "std", "ls"] = Field(
+            "ns",
+            description="NMF of the reference: non-smooth KL NMF ('ns', the paper's), standard KL NMF ('std'), or the "
+            "alternating least-squares NMF of SPOTlight's current release ('ls', with its scaled topic profiles)",
+        )
         theta: float = Field(0.5, ge=0, lt=1, description="smoothness of nsNMF")
         max_iter: int = Field(2000, ge=1, description="maximum NMF iterations")
         tol: float = Field(1e-6, gt=0, description="relative change of the divergence that stops the NMF")
@@ -170,14 +222,19 @@ class SPOTlight(CellTypeDeconvolutionModel):
         h = np.full((k, len(keep_cells)), 1e-12)
         for t, name in enumerate(self.cell_types_):
             h[t, train_labels == name] = 1.0
-        theta = p.theta if p.model == "ns" else 0.0
         with threadpool_limits(limits=1, user_api="blas"):  # many small products: one thread is faster
-            w, h, iterations = ns_nmf(v, w, h, theta=theta, max_iter=p.max_iter, tol=p.tol)
+            if p.model == "ls":
+                w, h, iterations = least_squares_nmf(v, w, max_iter=p.max_iter, tol=p.tol)
+            else:
+                w, h, iterations = ns_nmf(v, w, h, theta=p.theta if p.model == "ns" else 0.0, max_iter=p.max_iter, tol=p.tol)
         profiles = np.zeros((k, k))
         for t, name in enumerate(self.cell_types_):
             members = train_labels == name
             if members.any():
                 profiles[:, t] = np.median(h[:, members], axis=1)
+        if p.model == "ls":
+            # the current release scales each topic's profile across the types to sum to 1
+            profiles /= profiles.sum(axis=1, keepdims=True) + 1e-15
         self.genes_ = genes[gene_index]
         self.basis_ = w
         self.topic_profiles_ = profiles
@@ -194,6 +251,9 @@ class SPOTlight(CellTypeDeconvolutionModel):
                 proportions[s] = 1.0 / len(weights)
                 continue
             prop = weights / total
+            if self.params.model == "ls":  # the current release keeps every type
+                proportions[s] = prop
+                continue
             prop[prop < self.params.min_prop] = 0.0
             proportions[s] = prop / prop.sum() if prop.sum() > 0 else weights / total
         return pd.DataFrame(proportions, index=data.spots.obs_names, columns=self.cell_types_)
