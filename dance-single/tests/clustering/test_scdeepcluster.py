@@ -44,10 +44,11 @@ def test_needs_counts(unlabelled_counts):
 
 @pytest.mark.slow
 def test_scdeepcluster_on_mouse_bladder(shared_data_env, tmp_path):
-    """DANCE's mouse bladder set (2,746 cells, 16 types) with shortened training (20 pretraining and
-    30 clustering epochs instead of 50 / 100); measured ARI 0.63 (DANCE reports 0.56 at full
-    length). Full-length runs on all three sets: benchmarks/clustering.py."""
-    params = {"pretrain_epochs": 20, "max_epochs": 30}
-    result = run("clustering", "scdeepcluster", "mouse_bladder", seed=0, out=tmp_path, device="cpu", params=params)
-    assert result.metrics["ari"] > 0.55
+    """DANCE's mouse bladder set (2,746 cells, 16 types) at the default training length (about 100 s
+    on 2 cores). Measured ARI 0.606 / 0.544 on seeds 0 / 1 (2026-12-05; benchmark, three seeds in
+    an earlier environment: 0.560 ± 0.009; DANCE reports 0.56). Shortened training (20 + 30 epochs)
+    was too seed- and version-sensitive for a floor: 0.500 / 0.486 / 0.660 on seeds 0-2 today, 0.63
+    on seed 0 before. All three sets: benchmarks/clustering.py."""
+    result = run("clustering", "scdeepcluster", "mouse_bladder", seed=0, out=tmp_path, device="cpu")
+    assert result.metrics["ari"] > 0.50
     assert result.notes["n_clusters_source"] == "labels" and result.notes["n_clusters_found"] == 16

@@ -69,7 +69,9 @@ class ScTAG(ClusteringModel):
         dropout: float = Field(0.2, ge=0, lt=1, description="dropout on the input expression")
         alpha: float = Field(1.0, gt=0, description="degrees of freedom of the Student's t soft assignment")
         pretrain_epochs: int = Field(200, ge=0, description="full-batch pretraining epochs (authors: 1000)")
-        pretrain_lr: float = Field(5e-4, gt=0, description="learning rate of pretraining (Adam; DANCE 5e-4, the authors 1e-4 for 1000 epochs)")
+        pretrain_lr: float = Field(
+            5e-4, gt=0, description="learning rate of pretraining (Adam; DANCE 5e-4, the authors 1e-4 for 1000 epochs)"
+        )
         epochs: int = Field(300, ge=0, description="full-batch clustering epochs")
         lr: float = Field(5e-4, gt=0, description="learning rate of the clustering stage (Adam)")
         adj_weight: float = Field(0.3, ge=0, description="weight of the graph reconstruction loss")
