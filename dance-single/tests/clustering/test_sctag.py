@@ -30,8 +30,9 @@ def test_network_outputs():
     # a directed ring: node i receives from node i - 1
     ring = sparse_adjacency(sp.csr_matrix((np.full(7, 0.5), ([(i + 1) % 7 for i in range(7)], list(range(7)))), shape=(7, 7)))
     out = network.eval()(x, ring)
-    assert out["z"].shape == (7, 2) and out["adj"].shape == (7, 7) and out["q"].shape == (7, 3)
-    assert ((out["adj"] >= 0) & (out["adj"] <= 1)).all() and torch.allclose(out["adj"], out["adj"].T)
+    adj = network.reconstructed_adjacency(out["adj_h"])
+    assert out["z"].shape == (7, 2) and adj.shape == (7, 7) and out["q"].shape == (7, 3)
+    assert ((adj >= 0) & (adj <= 1)).all() and torch.allclose(adj, adj.T)
     assert all(t.shape == (7, 6) for t in out["zinb"])
     # k_hops = 2: a node's embedding depends on nodes up to 4 hops away (two layers), not 5
     x2 = x.clone()

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 
 from dance.core import ModelParams
@@ -17,6 +16,7 @@ from dance.single.clustering.sctag_module import ScTAGNetwork
 from dance.single.nn.clustering import kl_clustering_loss, kmeans_centres, target_distribution
 from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
 from dance.single.nn.likelihoods import zinb_loss
+from dance.single.nn.reconstruction import inner_product_mse
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -113,7 +113,6 @@ class ScTAG(ClusteringModel):
         x, counts, size_factors = expression_tensors(data, self.keys, device)
         binary = knn_adjacency(data.obsp["distances"], symmetric=True, self_loops=True)
         graph = sparse_adjacency(normalize_adjacency(binary, mode="symmetric"), device)
-        adjacency = torch.from_numpy(binary.toarray()).to(device)
 
         def build(n_clusters: int) -> ScTAGNetwork:
             return ScTAGNetwork(
@@ -122,7 +121,8 @@ class ScTAG(ClusteringModel):
 
         def reconstruction_losses(out: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
             mean, disp, pi = out["zinb"]
-            return F.mse_loss(out["adj"], adjacency), zinb_loss(counts, mean, disp, pi, scale_factor=size_factors)
+            # the graph term is the mean over all n^2 pairs, computed in row blocks (no n x n matrix)
+            return inner_product_mse(out["adj_h"], binary), zinb_loss(counts, mean, disp, pi, scale_factor=size_factors)
 
         n_guess = p.n_clusters or 2
         network = build(n_guess)

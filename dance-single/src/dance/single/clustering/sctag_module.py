@@ -51,13 +51,19 @@ class ScTAGNetwork(nn.Module):
         return self.conv2(h, adjacency)
 
     def forward(self, x: torch.Tensor, adjacency: torch.Tensor) -> dict[str, object]:
-        """``z`` (embedding), ``adj`` (reconstructed adjacency, probabilities), ``zinb`` (mean,
-        dispersion, dropout) and ``q`` (soft assignments)."""
+        """``z`` (embedding), ``adj_h`` (the adjacency decoder's output: the reconstructed
+        adjacency is ``sigmoid(adj_h adj_h^T)``, see :meth:`reconstructed_adjacency`; the ``n x n``
+        matrix itself is not built here), ``zinb`` (mean, dispersion, dropout) and ``q`` (soft
+        assignments)."""
         z = self.encode(x, adjacency)
-        h = self.adj_decoder(z)
         return {
             "z": z,
-            "adj": torch.sigmoid(h @ h.T),
+            "adj_h": self.adj_decoder(z),
             "zinb": self.heads(self.x_decoder(z)),
             "q": soft_assignment(z, self.centres, self.alpha),
         }
+
+    @staticmethod
+    def reconstructed_adjacency(adj_h: torch.Tensor) -> torch.Tensor:
+        """The reconstructed adjacency (edge probabilities), ``n x n``."""
+        return torch.sigmoid(adj_h @ adj_h.T)
