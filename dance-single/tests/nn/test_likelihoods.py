@@ -40,3 +40,35 @@ def test_zinb_loss_uses_size_factors():
     direct = zinb_loss(x, mu * torch.tensor([[2.0], [4.0]]), theta, pi)
     assert torch.isclose(scaled, direct)
     assert zinb_loss(x, mu, theta, pi, ridge_lambda=1.0) > zinb_loss(x, mu, theta, pi)
+
+
+def test_zinb_matches_the_two_case_formula_in_value_and_gradient():
+    """The non-zero case is evaluated on the non-zero entries only; value and gradients must equal
+    the plain formula that evaluates both cases everywhere and selects with ``torch.where``."""
+    import torch.nn.functional as F
+
+    from dance.single.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
+
+    torch.manual_seed(0)
+    x = torch.poisson(torch.rand(40, 30) * 0.7)
+    assert 0.2 < float((x > 0).float().mean()) < 0.8
+    params = [torch.randn(40, 30, requires_grad=True) for _ in range(3)]
+
+    def parts(raw):
+        return torch.exp(raw[0].clamp(max=4)), F.softplus(raw[1]) + 1e-4, torch.sigmoid(raw[2])
+
+    mu, theta, pi = parts(params)
+    fast = zinb_log_likelihood(x, mu, theta, pi=pi)
+    fast.sum().backward()
+    fast_grads = [p.grad.clone() for p in params]
+    for p in params:
+        p.grad = None
+    mu, theta, pi = parts(params)
+    logits = torch.log(pi) - torch.log1p(-pi)
+    eps = 1e-8
+    zero_case = F.softplus(-logits + theta * (torch.log(theta + eps) - torch.log(theta + mu + eps))) - F.softplus(-logits)
+    plain = torch.where(x < eps, zero_case, -F.softplus(-logits) - logits + nb_log_likelihood(x, mu, theta, eps))
+    plain.sum().backward()
+    assert torch.allclose(fast, plain, atol=1e-5)
+    for fast_grad, p in zip(fast_grads, params, strict=True):
+        assert torch.allclose(fast_grad, p.grad, atol=1e-5)

@@ -123,7 +123,7 @@ class ScDSC(ClusteringModel):
         network = ScDSCNetwork(x.shape[1], n_clusters_guess, p.encoder_dims, p.latent_dims, p.sigma, p.alpha).to(device)
         self._pretrain(network, x, generator)
         network.ae.eval()
-        z = encode_in_batches(lambda batch: network.ae(batch)["z"], x).cpu().numpy()
+        z = encode_in_batches(lambda batch: network.ae(batch, zinb=False)["z"], x).cpu().numpy()
         n_clusters = resolve_n_clusters(self, z)
         if n_clusters != n_clusters_guess:
             pretrained = network.ae.state_dict()
@@ -179,7 +179,7 @@ class ScDSC(ClusteringModel):
             for index in iterate_minibatches(x.shape[0], p.pretrain_batch_size, generator=generator):
                 if len(index) < 2:  # batch norm needs two cells
                     continue
-                loss = F.mse_loss(ae(x[index])["x_bar"], x[index])
+                loss = F.mse_loss(ae(x[index], zinb=False)["x_bar"], x[index])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

@@ -36,16 +36,19 @@ class ScDSCAutoencoder(nn.Module):
         self.reconstruction = nn.Linear(decoder_dims[-1], n_input)
         self.heads = ZINBHeads(decoder_dims[-1], n_input)
 
-    def forward(self, x: torch.Tensor) -> dict[str, object]:
+    def forward(self, x: torch.Tensor, *, zinb: bool = True) -> dict[str, object]:
         """``hidden`` (encoder and latent layer outputs, in order; the last is the embedding ``z``),
-        ``x_bar`` (reconstruction) and ``zinb`` (mean, dispersion, dropout)."""
+        ``x_bar`` (reconstruction) and, unless ``zinb=False``, ``zinb`` (mean, dispersion, dropout)."""
         hidden = []
         h = x
         for layer in [*self.encoder, *self.latent]:
             h = layer(h)
             hidden.append(h)
         decoded = self.decoder(h)
-        return {"hidden": hidden, "z": h, "x_bar": self.reconstruction(decoded), "zinb": self.heads(decoded)}
+        out: dict[str, object] = {"hidden": hidden, "z": h, "x_bar": self.reconstruction(decoded)}
+        if zinb:  # pretraining fits x_bar only; the three gene-wide heads are most of the decoder's work
+            out["zinb"] = self.heads(decoded)
+        return out
 
 
 class ScDSCNetwork(nn.Module):
