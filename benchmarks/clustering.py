@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         runs = [grid_run(m, d, s, args.device, args.out) for d in args.datasets for m in args.models for s in args.seeds]
         frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run)
 
-    summary = summarise(in_grid_order(frame, MODELS, DATASETS), METRICS)
+    summary = summarise(frame, METRICS)
     if args.update_table:
         summary = merge_with_table(summary, "clustering")
     summary = in_grid_order(summary, MODELS, DATASETS)

@@ -62,12 +62,9 @@ def zinb_log_likelihood(
     # zeros, and its three lgamma terms (and their digamma gradients) dominate the cost when
     # computed for every entry
     nonzero = x >= eps
-    if bool(nonzero.any()):
-        t, m, lt, ltm = theta[nonzero], mu[nonzero], log_theta_eps[nonzero], log_theta_mu[nonzero]
-        k = x[nonzero]
-        nb = t * (lt - ltm) + k * (torch.log(m + eps) - ltm) + torch.lgamma(k + t) - torch.lgamma(t) - torch.lgamma(k + 1)
-        log_likelihood = log_likelihood.masked_scatter(nonzero, -softplus_neg[nonzero] - pi_logits[nonzero] + nb)
-    return log_likelihood
+    t, m, lt, ltm, k = theta[nonzero], mu[nonzero], log_theta_eps[nonzero], log_theta_mu[nonzero], x[nonzero]
+    nb = t * (lt - ltm) + k * (torch.log(m + eps) - ltm) + torch.lgamma(k + t) - torch.lgamma(t) - torch.lgamma(k + 1)
+    return log_likelihood.masked_scatter(nonzero, -softplus_neg[nonzero] - pi_logits[nonzero] + nb)
 
 
 def zinb_loss(
@@ -107,16 +104,17 @@ class _RowChunkedSum(torch.autograd.Function):
     @staticmethod
     def forward(ctx, fn, rows_per_chunk, *tensors):  # type: ignore[no-untyped-def, override]
         needs = ctx.needs_input_grad[2:]
+        differentiated = [i for i, need in enumerate(needs) if need]
         grads = [torch.zeros_like(t) if need else None for t, need in zip(tensors, needs, strict=True)]
         total = tensors[0].new_zeros(())
         for start in range(0, tensors[0].shape[0], rows_per_chunk):
-            block = [t[start : start + rows_per_chunk].detach().requires_grad_(need) for t, need in zip(tensors, needs, strict=True)]
+            rows = slice(start, start + rows_per_chunk)
+            block = [t[rows].detach().requires_grad_(need) for t, need in zip(tensors, needs, strict=True)]
             with torch.enable_grad():
                 value = fn(*block).sum()
-            wanted = [b for b, need in zip(block, needs, strict=True) if need]
-            if wanted:
-                for grad, part in zip([g for g in grads if g is not None], torch.autograd.grad(value, wanted), strict=True):
-                    grad[start : start + rows_per_chunk] = part
+            if differentiated:
+                for i, part in zip(differentiated, torch.autograd.grad(value, [block[i] for i in differentiated]), strict=True):
+                    grads[i][rows] = part
             total += value.detach()
         ctx.grads = grads
         return total
