@@ -79,11 +79,20 @@ def test_run_unknown_model_suggests(cli_registry, capsys, tmp_path):
 
 def test_clustering_without_labels_runs_and_says_nothing_was_scored(cli_registry, capsys, tmp_path):
     path = tmp_path / "cells.h5ad"
-    synthetic_data("clustering").write_h5ad(path)
-    code, out, _ = call(
-        capsys, "run", "clustering", "--data", str(path), "--label-key", "celltype", "--set", "n_clusters=3", "-o", str(tmp_path / "o")
-    )
+    adata = synthetic_data("clustering")
+    del adata.obs["cell_type"]
+    adata.write_h5ad(path)
+    code, out, _ = call(capsys, "run", "clustering", "--data", str(path), "--set", "n_clusters=3", "-o", str(tmp_path / "o"))
     assert code == 0 and "nothing to score" in out and "n_clusters_source: user" in out
+
+
+def test_a_named_key_that_is_absent_is_an_error_listing_the_columns(cli_registry, capsys, tmp_path):
+    path = tmp_path / "cells.h5ad"
+    synthetic_data("clustering").write_h5ad(path)
+    code, out, err = call(capsys, "run", "clustering", "--data", str(path), "--label-key", "celltype", "-o", str(tmp_path / "o"))
+    assert code == 2 and out == ""
+    assert "--label-key 'celltype': the input has no obs column 'celltype' (obs columns: cell_type" in " ".join(err.split())
+    assert not (tmp_path / "o" / "result.json").exists()
 
 
 def test_bad_set_option(cli_registry, capsys):

@@ -19,10 +19,11 @@ def registry(make_registry):
 
 def test_run_on_in_memory_data_records_everything(registry, tmp_path):
     data = synthetic_data("clustering")
-    result = run("clustering", data=data, seed=3, out=tmp_path / "run", registry=registry)
+    result = run("clustering", data=data, seed=3, out=tmp_path / "run", registry=registry, n_clusters="labels")
     assert result.model == "kmeans_test" and result.seed == 3 and result.device == "cpu"
     assert set(result.metrics) == {"ari", "nmi"} and result.metrics["ari"] > 0.8
     assert result.params["n_clusters"] == 3 and result.notes["n_clusters_source"] == "labels"
+    assert result.adata.obs["kmeans_test_pred"].nunique() == 3 and set(result.adatas) == {"output"}
     assert [s["transform"] for s in result.pipeline] == ["log_normalize", "pca"]
     assert result.fit_seconds > 0 and result.peak_memory_mb > 0 and len(result.dataset_checksum) == 64
     assert "dance-core" in result.versions and "numpy" in result.versions

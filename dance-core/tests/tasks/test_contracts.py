@@ -86,16 +86,24 @@ def test_empty_data_is_refused():
         contract("clustering").validate(data, KEYS)
 
 
-def test_clustering_holdout_removes_labels_and_suggests_n_clusters():
-    data = synthetic_data("clustering")
-    view, truth = contract("clustering").holdout(data, KEYS, seed=0)
-    assert "cell_type" not in view.obs and len(truth) == data.n_obs
+def test_clustering_holdout_removes_labels_and_reads_them_for_n_clusters_only_when_asked():
     from helpers import KMeansClustering
 
-    params, notes = contract("clustering").suggest_params(KMeansClustering, data, KEYS, {})
-    assert params == {"n_clusters": 3} and notes["n_clusters_source"] == "labels"
-    _, notes = contract("clustering").suggest_params(KMeansClustering, view, KEYS, {})
-    assert notes["n_clusters_source"] == "estimated"
+    data = synthetic_data("clustering")
+    clustering = contract("clustering")
+    view, truth = clustering.holdout(data, KEYS, seed=0)
+    assert "cell_type" not in view.obs and len(truth) == data.n_obs
+    # by default the model chooses: the labels are not read
+    assert clustering.choose_n_clusters(KMeansClustering, data, KEYS, {}, None) == ({}, {"n_clusters_source": "model"})
+    assert clustering.choose_n_clusters(KMeansClustering, data, KEYS, {}, "labels") == ({"n_clusters": 3}, {"n_clusters_source": "labels"})
+    assert clustering.choose_n_clusters(KMeansClustering, data, KEYS, {}, 5) == ({"n_clusters": 5}, {"n_clusters_source": "user"})
+    assert clustering.choose_n_clusters(KMeansClustering, data, KEYS, {"n_clusters": 4}, None)[1] == {"n_clusters_source": "user"}
+    with pytest.raises(DanceInputError, match=r"--n-clusters-from-labels counts the labelled types, but obs\['cell_type'\] is missing"):
+        clustering.choose_n_clusters(KMeansClustering, view, KEYS, {}, "labels")
+    with pytest.raises(DanceInputError, match="given twice"):
+        clustering.choose_n_clusters(KMeansClustering, data, KEYS, {"n_clusters": 4}, 5)
+    with pytest.raises(DanceInputError, match="task 'imputation' has no number of clusters"):
+        contract("imputation").choose_n_clusters(KMeansClustering, data, KEYS, {}, 5)
 
 
 def test_imputation_holdout_masks_ten_percent_of_nonzero_entries():

@@ -13,22 +13,34 @@ from typing import Annotated, Any
 import typer
 
 from dance.cli import render
+from dance.cli.help_display import FlagAwareCommand, FlagAwareGroup
+from dance.cli.run_command import run_command
 from dance.core import registry
 from dance.core.errors import DanceError
+
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     name="dance",
     help="dance: deep-learning single-cell analysis and benchmarking. Run published methods on real data with one interface.",
+    cls=FlagAwareGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    context_settings=HELP_OPTIONS,
 )
-data_app = typer.Typer(help="Registered datasets: list them, locate their files, download them.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Registered datasets: list them, locate their files, download them.",
+    cls=FlagAwareGroup,
+    no_args_is_help=True,
+    context_settings=HELP_OPTIONS,
+)
 app.add_typer(data_app, name="data")
 
 KINDS = ("tasks", "models", "datasets", "metrics", "transforms", "commands")
-Format = Annotated[str, typer.Option("--format", "-f", help="table or json")]
+Format = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table or json")]
+TaskOption = Annotated[str | None, typer.Option("--task", "-t", metavar="TASK", help="The task, when the name exists for several.")]
 
 
 def _check_format(value: str) -> str:
@@ -56,7 +68,8 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show dance's and every plugin's version.")
+        bool,
+        typer.Option("--version", metavar="", callback=_version_callback, is_eager=True, help="Show dance's and every plugin's version."),
     ] = False,
 ) -> None:
     """dance: one interface to published single-cell methods."""
@@ -74,10 +87,10 @@ def _entry_row(spec: Any) -> dict[str, Any]:
     return row
 
 
-@app.command("list")
+@app.command("list", cls=FlagAwareCommand)
 def list_entries(
-    kind: Annotated[str, typer.Argument(help="tasks, models, datasets, metrics, transforms or commands")] = "tasks",
-    task: Annotated[str | None, typer.Option("--task", "-t", help="Only entries of this task.")] = None,
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="tasks, models, datasets, metrics, transforms or commands")] = "tasks",
+    task: Annotated[str | None, typer.Option("--task", "-t", metavar="TASK", help="Only entries of this task.")] = None,
     fmt: Format = "table",
 ) -> None:
     """List registered tasks, models, datasets, metrics, transforms or commands."""
@@ -154,10 +167,10 @@ def list_entries(
 
 
 # ---------------------------------------------------------------------------- info
-@app.command()
+@app.command(cls=FlagAwareCommand)
 def info(
-    name: Annotated[str, typer.Argument(help="A task, model, dataset, metric or transform name.")],
-    task: Annotated[str | None, typer.Option("--task", "-t", help="The task, when the name exists for several.")] = None,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A task, model, dataset, metric or transform name.")],
+    task: TaskOption = None,
     fmt: Format = "table",
 ) -> None:
     """Show everything about one registered entry (a model's parameters, a task's contract, ...)."""
@@ -186,7 +199,7 @@ def _show(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- plugins
-@app.command()
+@app.command(cls=FlagAwareCommand)
 def plugins(fmt: Format = "table") -> None:
     """Every plugin found: version, what it registered, and its error if it failed."""
     _check_format(fmt)
@@ -202,114 +215,14 @@ def plugins(fmt: Format = "table") -> None:
 
 
 # ---------------------------------------------------------------------------- run
-@app.command(context_settings={"help_option_names": ["-h", "--help"]})
-def run(
-    task: Annotated[str, typer.Argument(help="Task name (see `dance list`).")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name; the task's default model if omitted.")] = None,
-    dataset: Annotated[
-        str | None, typer.Option("--dataset", "-d", help="Registered dataset; the task's embedded default if omitted.")
-    ] = None,
-    data: Annotated[str | None, typer.Option("--data", help="Input file: .h5ad, .h5mu, 10x .h5 or a Space Ranger folder.")] = None,
-    data2: Annotated[str | None, typer.Option("--data2", help="Second modality (.h5ad) for two-modality tasks.")] = None,
-    reference: Annotated[str | None, typer.Option("--reference", help="Reference cells (.h5ad) for deconvolution.")] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", "-s", help="Model parameter key=value (repeatable; values parsed as JSON).")
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the model.")] = 0,
-    device: Annotated[str, typer.Option("--device", help="auto (GPU when present), cpu or cuda.")] = "auto",
-    out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder (default: a new folder under ./dance-runs/).")] = None,
-    label_key: Annotated[str | None, typer.Option("--label-key", help="obs column with labels (default cell_type).")] = None,
-    batch_key: Annotated[str | None, typer.Option("--batch-key", help="obs column with batches (default batch).")] = None,
-    spatial_key: Annotated[str | None, typer.Option("--spatial-key", help="obsm key with coordinates (default spatial).")] = None,
-    counts_layer: Annotated[str | None, typer.Option("--counts-layer", help="layer with raw counts (default counts, else X).")] = None,
-    split_key: Annotated[str | None, typer.Option("--split-key", help="obs column with train/test (default split).")] = None,
-    proportions_key: Annotated[
-        str | None, typer.Option("--proportions-key", help="obsm key with true proportions (default proportions).")
-    ] = None,
-    pipeline: Annotated[
-        str | None, typer.Option("--pipeline", help="'none', or a JSON list of steps / a JSON file replacing the model's preprocessing.")
-    ] = None,
-    no_download: Annotated[bool, typer.Option("--no-download", help="Never download dataset files.")] = False,
-    fmt: Format = "table",
-) -> None:
-    """Run a model on a task and print its metrics; writes result.json, metrics.csv and the output .h5ad."""
-    from dance.cli.parsing import parse_pipeline_option, parse_set_options
-    from dance.core.runner import run as run_task
-
-    _check_format(fmt)
-    if dataset is not None and data is not None:
-        raise DanceError("pass either --dataset or --data, not both")
-    params = parse_set_options(set_ or [])
-    keys = {
-        "label_key": label_key,
-        "batch_key": batch_key,
-        "spatial_key": spatial_key,
-        "counts_layer": counts_layer,
-        "split_key": split_key,
-        "proportions_key": proportions_key,
-    }
-    steps = parse_pipeline_option(pipeline)
-    status = render.error_console.status("starting", spinner="dots")
-
-    def progress(stage: str) -> Any:
-        status.update(f"{task}: {stage}")
-        return _Stage(status)
-
-    with status:
-        result = run_task(
-            task,
-            model,
-            dataset if dataset is not None else data,
-            data2=data2,
-            reference=reference,
-            params=params,
-            seed=seed,
-            device=device,
-            keys={k: v for k, v in keys.items() if v is not None},
-            pipeline=steps,
-            out=out,
-            download=not no_download,
-            progress=progress,
-        )
-    if fmt == "json":
-        render.print_json(result.model_dump(mode="json"))
-        return
-    rows = [(name, render.format_metric(value)) for name, value in result.metrics_table()]
-    title = f"{result.task} / {result.model} on {result.input} (seed {result.seed}, {result.device})"
-    render.console.print(title, highlight=False, markup=False)
-    if rows:
-        render.print_table(None, ["metric", "value"], rows)
-    else:
-        render.console.print(f"  {result.notes.get('metrics', 'no metrics')}", highlight=False, markup=False)
-    for key, value in result.notes.items():
-        if key != "metrics":
-            render.console.print(f"  {key}: {value}", highlight=False, markup=False)
-    render.console.print(
-        f"fit {result.fit_seconds:.2f} s, predict {result.predict_seconds:.2f} s, peak memory {result.peak_memory_mb:.0f} MB",
-        highlight=False,
-    )
-    folder = result.outputs.get("result", "")
-    render.console.print(
-        f"wrote {folder.rsplit('/', 1)[0] if '/' in folder else '.'}/ ({', '.join(sorted(result.outputs))})", highlight=False, markup=False
-    )
-
-
-class _Stage:
-    def __init__(self, status: Any) -> None:
-        self.status = status
-
-    def __enter__(self) -> _Stage:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+app.command("run", cls=FlagAwareCommand)(run_command)
 
 
 # ---------------------------------------------------------------------------- check
-@app.command()
+@app.command(cls=FlagAwareCommand)
 def check(
-    model: Annotated[str, typer.Argument(help="Model name.")],
-    task: Annotated[str | None, typer.Option("--task", "-t", help="The task, when the name exists for several.")] = None,
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Model name.")],
+    task: TaskOption = None,
 ) -> None:
     """Run the contributor test kit on one model; exits 1 if any check fails."""
     from dance.core.testing import check_model
@@ -327,9 +240,9 @@ def check(
 
 
 # ---------------------------------------------------------------------------- data
-@data_app.command("list")
+@data_app.command("list", cls=FlagAwareCommand)
 def data_list(
-    task: Annotated[str | None, typer.Option("--task", "-t", help="Only datasets of this task.")] = None,
+    task: Annotated[str | None, typer.Option("--task", "-t", metavar="TASK", help="Only datasets of this task.")] = None,
     fmt: Format = "table",
 ) -> None:
     """Datasets and where their files are (embedded, DANCE_DATA_DIR, cache, or missing)."""
@@ -351,8 +264,8 @@ def data_list(
     )
 
 
-@data_app.command("path")
-def data_path(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
+@data_app.command("path", cls=FlagAwareCommand)
+def data_path(name: Annotated[str, typer.Argument(metavar="NAME", help="Dataset name.")]) -> None:
     """Print the verified local path of each file of a dataset (never downloads)."""
     from dance.core.data.fetch import fetch_dataset
 
@@ -360,8 +273,8 @@ def data_path(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> Non
         print(path)
 
 
-@data_app.command("fetch")
-def data_fetch(name: Annotated[str, typer.Argument(help="Dataset name.")]) -> None:
+@data_app.command("fetch", cls=FlagAwareCommand)
+def data_fetch(name: Annotated[str, typer.Argument(metavar="NAME", help="Dataset name.")]) -> None:
     """Download (if needed) and verify every file of a dataset; prints their paths."""
     from dance.core.data.fetch import fetch_dataset
 
@@ -392,32 +305,39 @@ def _add_extension_commands(wanted: str | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``dance`` console script."""
+    """Entry point of the ``dance`` console script.
+
+    Exit status: 0 on success; 1 when ``dance check`` finds a failing check (or Typer aborts); 2 on a
+    usage error (Typer's usage message) or bad input (one ``error:`` line naming the field); 130 when
+    interrupted. Errors that are bugs keep their traceback.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
+    builtin = {"list", "info", "plugins", "run", "check", "data"}
     try:
-        builtin = {"list", "info", "plugins", "run", "check", "data"}
         if command not in builtin and not (command is None and "--version" in args):
             for error in _add_extension_commands(None if command is None else command):
                 render.print_error(error)
-        app(args=args, prog_name="dance", standalone_mode=False)
+        if not args or args == ["data"]:
+            # a bare group is a usage error: the help, then exit 2 (Typer >= 0.16 does this itself,
+            # older ones exit 0)
+            _print_help(args)
+            sys.exit(2)
+        # standalone mode: Typer prints usage errors, `typer.Exit(code)` becomes the exit status
+        app(args=args, prog_name="dance", standalone_mode=True)
     except DanceError as exc:
         render.print_error(str(exc))
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         render.print_error("interrupted")
         sys.exit(130)
-    except Exception as exc:
-        import click
 
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _print_help(args: list[str]) -> None:
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr), contextlib.suppress(SystemExit):
+        app(args=[*args, "--help"], prog_name="dance", standalone_mode=True)
 
 
 if __name__ == "__main__":

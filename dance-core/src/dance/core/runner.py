@@ -20,9 +20,9 @@ import datetime as _dt
 import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from dance.core.errors import DanceInputError
 from dance.core.keys import DataKeys
@@ -33,7 +33,14 @@ Progress = Callable[[str], contextlib.AbstractContextManager[Any]]
 
 
 class RunResult(BaseModel):
-    """Everything needed to understand and repeat a run (saved as ``result.json``)."""
+    """Everything needed to understand and repeat a run (saved as ``result.json``).
+
+    The output AnnData object(s) are attached in memory (not saved in ``result.json``):
+    :attr:`adata` is the main one and :attr:`adatas` has every one by file stem, so a run from
+    Python continues in scanpy without reading the files back.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     task: str
     model: str
@@ -41,6 +48,7 @@ class RunResult(BaseModel):
     dataset: str | None = Field(default=None, description="registered dataset name, when one was used")
     input: str = Field(description="what was run on: dataset name or file paths")
     dataset_checksum: str = Field(description="sha256 identifying the exact input")
+    modalities: list[str] | None = Field(default=None, description="names of the two modalities used (two-modality tasks)")
     metrics: dict[str, float]
     fit_seconds: float
     predict_seconds: float
@@ -56,9 +64,22 @@ class RunResult(BaseModel):
     versions: dict[str, str]
     outputs: dict[str, str] = Field(default_factory=dict, description="files written, by kind")
     started_at: str
+    _adatas: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def metrics_table(self) -> list[tuple[str, float]]:
         return sorted(self.metrics.items())
+
+    @property
+    def adatas(self) -> dict[str, Any]:
+        """The output AnnData objects by file stem (``output``, or ``output_mod1`` and ``output_mod2``, ...)."""
+        return dict(self._adatas)
+
+    @property
+    def adata(self) -> Any:
+        """The main output AnnData: ``output``, else the first one (``output_mod1``)."""
+        if not self._adatas:
+            return None
+        return self._adatas.get("output", next(iter(self._adatas.values())))
 
 
 @contextlib.contextmanager
@@ -73,13 +94,17 @@ def run(
     *,
     data2: Any = None,
     reference: Any = None,
+    solution: Any = None,
+    modalities: tuple[str | None, str | None] | None = None,
     params: Mapping[str, Any] | None = None,
+    n_clusters: int | Literal["labels"] | None = None,
     seed: int = 0,
     device: str = "auto",
     keys: DataKeys | Mapping[str, str | None] | None = None,
     pipeline: list[Any] | None = None,
     out: str | Path | None = None,
     write: bool = True,
+    plots: bool = True,
     download: bool = True,
     progress: Progress | None = None,
     registry: Any = None,
@@ -95,30 +120,55 @@ def run(
     data
         A registered dataset name, a path (.h5ad, .h5mu, 10x .h5, Space Ranger folder), or an
         in-memory AnnData / Modalities / SpotsAndReference. The task's default dataset when None.
-    data2, reference
-        Second modality, or reference cells for deconvolution, when ``data`` is a single file.
+        With ``reference``, annotation labels the cells of ``data`` (the query).
+    data2
+        Second modality when ``data`` is a single file.
+    reference
+        Labelled reference cells: annotation trains on them and annotates ``data``; deconvolution
+        takes them as its single-cell reference.
+    solution
+        An OpenProblems-style solution file (or AnnData) with the truth the challenge keeps apart
+        from the inputs; it is used for scoring only, never shown to the model.
+    modalities
+        ``(mod1, mod2)`` names of the modalities to take from an .h5mu file; the task's usual
+        pair (e.g. ``rna`` and ``adt``/``atac``) when None.
     params
         Model parameters (validated; unknown names are refused with a suggestion).
+    n_clusters
+        For clustering and spatial domains only: a number of clusters given to the model, or
+        ``"labels"`` for the number of labelled types (the DANCE benchmark protocol). By default
+        (None) models use their own parameters and never read the labels;
+        ``notes['n_clusters_source']`` records which (``model``, ``user`` or ``labels``).
     seed
         Seeds the hold-out split and the model.
     device
         ``auto`` (GPU when present), ``cpu`` or ``cuda``.
     keys
         Overrides of the AnnData keys (``label_key``, ``batch_key``, ...), on top of the
-        dataset's own keys.
+        dataset's own keys. A key named here must exist in the input.
     pipeline
         Preprocessing steps replacing the model's default pipeline.
     out
         Output folder; a new folder under ``./dance-runs/`` when None.
     write
-        Write ``result.json``, ``metrics.csv`` and the output ``.h5ad`` files.
+        Write ``result.json``, ``metrics.csv``, the output ``.h5ad`` file(s) and the figure.
+    plots
+        Draw the task's figure (PNG next to ``result.json``); for embedding tasks this also
+        stores the UMAP coordinates in the output (``obsm['X_umap']``).
     progress
         ``progress(stage)`` returns a context manager wrapping each stage (the CLI shows a spinner).
+
+    Returns
+    -------
+    RunResult
+        Metrics, timings, parameters and versions (saved as ``result.json``), with the output
+        AnnData object(s) attached (:attr:`RunResult.adata`, :attr:`RunResult.adatas`).
     """
     from dance.core.data.checksum import data_checksum, files_checksum
     from dance.core.data.inputs import resolve_input
     from dance.core.device import resolve_device
     from dance.core.resources import Measure
+    from dance.core.validation import require_named_keys
     from dance.core.versions import package_versions
 
     if registry is None:
@@ -134,15 +184,28 @@ def run(
     concrete_device = resolve_device(device)
 
     with progress("loading data"):
-        resolved = resolve_input(task_spec, data, data2=data2, reference=reference, registry=registry, download=download)
+        resolved = resolve_input(
+            task_spec,
+            data,
+            data2=data2,
+            reference=reference,
+            solution=solution,
+            modalities=modalities,
+            registry=registry,
+            download=download,
+        )
     overrides = keys.model_dump() if isinstance(keys, DataKeys) else dict(keys or {})
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     data_keys = DataKeys(**resolved.keys).with_overrides(**overrides)
     original = resolved.data
 
     with progress("validating input"):
+        require_named_keys(original, data_keys, named=overrides)
         contract.validate(original, data_keys, stage="fit", needs_counts=model_cls.needs_counts)
         view, truth = contract.holdout(original, data_keys, seed=seed)
     chosen_params, notes = contract.suggest_params(model_cls, original, data_keys, dict(params or {}))
+    chosen_params, cluster_notes = contract.choose_n_clusters(model_cls, original, data_keys, chosen_params, n_clusters)
+    notes = {**resolved.notes, **cluster_notes, **notes}
     instance = model_cls(chosen_params, seed=seed, device=concrete_device, keys=data_keys, pipeline=pipeline)
 
     with Measure() as measured_fit, progress(f"fitting {model_spec.name}"):
@@ -162,6 +225,7 @@ def run(
         dataset=resolved.dataset.name if resolved.dataset else None,
         input=resolved.description,
         dataset_checksum=checksum,
+        modalities=list(resolved.modalities) if resolved.modalities else None,
         metrics=metrics,
         fit_seconds=round(measured_fit.seconds, 4),
         predict_seconds=round(measured_predict.seconds, 4),
@@ -177,22 +241,37 @@ def run(
         versions=package_versions(),
         started_at=started,
     )
+    source = contract.output_source(view, original, data_keys)
+    outputs = contract.write_output(source, prediction, data_keys, model_name=model_spec.name, model=instance)
+    if resolved.output_rows is not None:
+        outputs = {stem: adata[resolved.output_rows].copy() for stem, adata in outputs.items()}
+    result._adatas = outputs
     if write:
+        folder = _output_folder(out, task, model_spec.name, started)
+        written: dict[str, str] = {}
+        if plots:
+            from dance.core.plotting.context import PlotContext
+
+            context = PlotContext(
+                task=task,
+                model=model_spec.name,
+                dataset=resolved.label,
+                metrics=metrics,
+                headline=contract.headline_metric,
+                seed=seed,
+            )
+            with progress("plotting"):
+                figures = contract.plot(outputs, prediction, truth, data_keys, context=context, folder=folder)
+            written.update({name: str(path) for name, path in figures.items()})
         with progress("writing outputs"):
-            folder = _output_folder(out, task, model_spec.name, started)
             protected = {p.resolve() for p in resolved.files}
-            source = contract.output_source(view, original, data_keys)
-            outputs = contract.write_output(source, prediction, data_keys, model_name=model_spec.name, model=instance)
-            written = {}
             for stem, adata in outputs.items():
                 written[stem] = str(_write_h5ad(adata, folder / f"{stem}.h5ad", protected))
-            for name, path in contract.plot(source, prediction, truth, data_keys, model_name=model_spec.name, folder=folder).items():
-                written[name] = str(path)
             metrics_path = folder / "metrics.csv"
             metrics_path.write_text("metric,value\n" + "".join(f"{k},{v!r}\n" for k, v in result.metrics_table()))
             written["metrics"] = str(metrics_path)
             written["result"] = str(folder / "result.json")
-            result.outputs = written
+            result.outputs = dict(sorted(written.items()))
             (folder / "result.json").write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
     return result
 

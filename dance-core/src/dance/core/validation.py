@@ -28,6 +28,7 @@ __all__ = [
     "counts_matrix",
     "require_batches",
     "require_labels",
+    "require_named_keys",
     "require_obs",
     "require_obsm",
     "require_split",
@@ -209,3 +210,40 @@ def check_same_cells(first: AnnData, second: AnnData, names: Sequence[str] = ("m
         f"{names[1]}.obs_names hold the cells of {names[0]} in a different order; reorder with {names[1]} = {names[1]}[{names[0]}.obs_names]",
         field=f"{names[1]}.obs_names",
     )
+
+
+#: where each data key of :class:`~dance.core.keys.DataKeys` points, and the CLI flag naming it
+KEY_SLOTS = {
+    "label_key": "obs",
+    "batch_key": "obs",
+    "split_key": "obs",
+    "spatial_key": "obsm",
+    "proportions_key": "obsm",
+    "counts_layer": "layers",
+}
+
+
+def require_named_keys(data: Any, keys: DataKeys, *, named: Sequence[str] | Any) -> None:
+    """Fail when a key the user named explicitly (``--label-key`` ...) is absent from every input.
+
+    Only the keys in ``named`` are checked: the defaults may be absent (a task reads them only
+    when present). The error lists what the input holds in that slot.
+    """
+    from dance.core.containers import roles_of
+
+    roles = roles_of(data)
+    for option in named:
+        slot = KEY_SLOTS.get(option)
+        if slot is None:
+            continue
+        key = getattr(keys, option)
+        holdings = {role: list(adata.obs.columns if slot == "obs" else getattr(adata, slot).keys()) for role, adata in roles.items()}
+        if any(key in names for names in holdings.values()):
+            continue
+        noun = "column" if slot == "obs" else "key"
+        listing = "; ".join(
+            f"{_prefix(role)}{slot} {noun}s: {', '.join(map(str, names[:20])) + (', ...' if len(names) > 20 else '') or 'none'}"
+            for role, names in holdings.items()
+        )
+        flag = "--" + option.replace("_", "-")
+        raise DanceInputError(f"{flag} '{key}': the input has no {slot} {noun} '{key}' ({listing})", field=f"{slot}['{key}']")

@@ -20,13 +20,30 @@ PathLike = str | Path
 
 @dataclass
 class ResolvedInput:
-    """A task's input and where it came from."""
+    """A task's input and where it came from.
+
+    ``files`` are every file read (a Space Ranger folder contributes the files inside it that
+    were read), so the input checksum identifies exactly what the run saw and none of them is
+    overwritten by the outputs. ``output_rows`` selects the rows of the single output to write
+    (the query cells of a reference-to-query annotation); ``modalities`` names the two
+    modalities used; ``notes`` go into the result.
+    """
 
     data: Any
     dataset: DatasetSpec | None = None
     files: list[Path] = field(default_factory=list)
     description: str = ""
     keys: dict[str, str] = field(default_factory=dict)
+    modalities: tuple[str, str] | None = None
+    output_rows: Any = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """A short name of the input for figure titles: the dataset, else the file name(s)."""
+        if self.dataset is not None:
+            return self.dataset.name
+        return self.description.rsplit("/", 1)[-1] if self.files else self.description
 
 
 def _looks_like_path(value: Any) -> bool:
@@ -55,6 +72,8 @@ def resolve_input(
     *,
     data2: Any = None,
     reference: Any = None,
+    solution: Any = None,
+    modalities: tuple[str | None, str | None] | None = None,
     registry: Registry,
     download: bool = True,
 ) -> ResolvedInput:
@@ -66,6 +85,8 @@ def resolve_input(
 
     from dance.core.data import load_dataset
 
+    if solution is not None or modalities is not None:  # being implemented (issue 10): --solution, --mod1/--mod2
+        raise DanceInputError("--solution and --mod1/--mod2 are not supported yet", field="solution")
     if data is None:
         if data2 is not None or reference is not None:
             raise DanceInputError("--data2/--reference need --data as well", field="data")
@@ -87,7 +108,12 @@ def resolve_input(
     def load(value: Any) -> Any:
         if isinstance(value, (str, Path)):
             path = Path(value).expanduser()
-            files.append(path)
+            if path.is_dir():
+                from dance.core.data.visium import visium_files
+
+                files.extend(visium_files(path))
+            else:
+                files.append(path)
             return _read(path)
         return value
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from anndata import AnnData
 
-__all__ = ["assemble_visium", "read_image", "read_positions", "read_visium"]
+__all__ = ["assemble_visium", "read_image", "read_positions", "read_visium", "visium_files"]
 
 POSITION_COLUMNS = ["barcode", "in_tissue", "array_row", "array_col", "pxl_row_in_fullres", "pxl_col_in_fullres"]
 IMAGE_NAMES = {"hires": "tissue_hires_image.png", "lowres": "tissue_lowres_image.png"}
@@ -123,6 +123,30 @@ def _read_scalefactors(path: Path | None) -> dict[str, Any]:
         return json.loads(path.read_text())
     except ValueError as exc:
         raise DanceInputError(f"{path} is not valid JSON ({exc})", field=str(path)) from exc
+
+
+def visium_files(folder: str | Path, *, load_images: bool = True) -> list[Path]:
+    """The files :func:`read_visium` reads from ``folder`` (matrix, positions, scale factors,
+    images), in a fixed order; a Matrix Market folder contributes its files."""
+    folder = Path(folder).expanduser()
+    matrix = _find(folder, ("filtered_feature_bc_matrix.h5",))
+    mtx_folder = None if matrix is not None else _find(folder, ("filtered_feature_bc_matrix",), directory=True)
+    if matrix is None and mtx_folder is None:
+        matrix = _find(folder, ("raw_feature_bc_matrix.h5",))
+    found: list[Path] = []
+    if matrix is not None:
+        found.append(matrix)
+    elif mtx_folder is not None:
+        found.extend(sorted(p for p in mtx_folder.iterdir() if p.is_file()))
+    names: tuple[str, ...] = ("tissue_positions.csv", "tissue_positions_list.csv", "tissue_positions.parquet")
+    positions = _find(folder, names)
+    if positions is not None:
+        found.append(positions)
+    for extra in ("scalefactors_json.json", *(IMAGE_NAMES.values() if load_images else ())):
+        path = _find(folder, (extra,))
+        if path is not None:
+            found.append(path)
+    return found
 
 
 def read_visium(folder: str | Path, *, library_id: str | None = None, load_images: bool = True) -> AnnData:

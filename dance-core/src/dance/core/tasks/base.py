@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dance.core.containers import TaskData
     from dance.core.keys import DataKeys
     from dance.core.models.base import DanceModel
+    from dance.core.plotting.context import PlotContext
     from dance.core.specs import TaskSpec
 
 __all__ = ["BrokenInput", "LabelTruth", "PartitionContract", "TaskContract"]
@@ -89,6 +90,8 @@ class TaskContract:
     #: whether the hold-out view keeps the original cells in order, so outputs can be written
     #: on the user's data (labels included) rather than on the view
     preserves_cells: ClassVar[bool] = True
+    #: whether models of the task may be given a number of clusters (``--n-clusters``)
+    takes_n_clusters: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -104,6 +107,11 @@ class TaskContract:
     @property
     def name(self) -> str:
         return self.spec.name
+
+    @property
+    def headline_metric(self) -> str:
+        """The metric a figure's title quotes (the task's first metric unless a contract says otherwise)."""
+        return self.spec.metrics[0]
 
     # ------------------------------------------------------------------ validation
     def check_container(self, data: Any) -> None:
@@ -184,11 +192,31 @@ class TaskContract:
         """AnnData objects to save, by file stem, with the prediction under conventional keys."""
         raise NotImplementedError
 
-    def plot(self, data: TaskData, prediction: Any, truth: Any, keys: DataKeys, *, model_name: str, folder: Any) -> dict[str, Any]:
-        """Write figures of the result into ``folder``; returns their paths by name (none by default)."""
+    def plot(
+        self, outputs: dict[str, AnnData], prediction: Any, truth: Any, keys: DataKeys, *, context: PlotContext, folder: Any
+    ) -> dict[str, Any]:
+        """Write the task's figure(s) into ``folder``; returns their paths by name (none by default).
+
+        ``outputs`` are the AnnData objects :meth:`write_output` made (before they are saved): a
+        figure shows what the files hold, and may add what it computed for display to them (the
+        UMAP coordinates of an embedding, ``obsm['X_umap']``). ``context`` gives the model,
+        dataset and metrics for the title.
+        """
         return {}
 
     # ------------------------------------------------------------------ run helpers
+    def choose_n_clusters(
+        self, model_cls: type[DanceModel], data: TaskData, keys: DataKeys, params: dict[str, Any], requested: int | str | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Apply ``--n-clusters N`` / ``--n-clusters-from-labels`` (``requested`` = N or ``"labels"``).
+
+        Only tasks that partition cells take a number of clusters; elsewhere asking for one is an
+        error. Returns the parameters and notes for the result.
+        """
+        if requested is not None:
+            raise DanceInputError(f"task '{self.name}' has no number of clusters to choose; drop --n-clusters", field="--n-clusters")
+        return params, {}
+
     def suggest_params(
         self, model_cls: type[DanceModel], data: TaskData, keys: DataKeys, params: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -286,10 +314,14 @@ def matrix_shape_check(matrix: Any, shape: tuple[int, int], what: str) -> Any:
 class PartitionContract(TaskContract):
     """Shared behaviour of tasks that partition cells (clustering, spatial domains).
 
-    The label column is optional: it is removed from the view and used as truth when present,
-    and its number of classes is offered to models with an ``n_clusters`` parameter (DANCE's
-    protocol). Predictions are one integer (or string) group per cell.
+    The label column is optional: it is removed from the view and used as truth when present.
+    Models choose their number of groups themselves (a resolution, or their own estimate) unless
+    the user gives one (``--n-clusters N``) or asks for the number of labelled types
+    (``--n-clusters-from-labels``, DANCE's benchmark protocol). Predictions are one integer (or
+    string) group per cell.
     """
+
+    takes_n_clusters = True
 
     def holdout(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, LabelTruth | None]:
         self.validate(data, keys, stage="evaluate")
@@ -323,15 +355,33 @@ class PartitionContract(TaskContract):
             out.obsm[f"X_{model_name}"] = np.asarray(embedding, dtype=np.float32)
         return {"output": out}
 
-    def suggest_params(
-        self, model_cls: type[DanceModel], data: AnnData, keys: DataKeys, params: dict[str, Any]
+    def choose_n_clusters(
+        self, model_cls: type[DanceModel], data: AnnData, keys: DataKeys, params: dict[str, Any], requested: int | str | None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        if "n_clusters" not in model_cls.Params.model_fields:
-            return params, {}
-        if params.get("n_clusters") is not None:
-            return params, {"n_clusters_source": "user", "n_clusters": params["n_clusters"]}
-        if keys.label_key in data.obs.columns:
-            n = int(data.obs[keys.label_key].dropna().nunique())
-            if n >= 2:
-                return {**params, "n_clusters": n}, {"n_clusters_source": "labels", "n_clusters": n}
-        return params, {"n_clusters_source": "estimated"}
+        has_parameter = "n_clusters" in model_cls.Params.model_fields
+        given = params.get("n_clusters")
+        if requested is None:
+            if not has_parameter:
+                return params, {}
+            return params, {"n_clusters_source": "user" if given is not None else "model"}
+        flag = "--n-clusters-from-labels" if requested == "labels" else "--n-clusters"
+        if not has_parameter:
+            raise DanceInputError(f"model '{model_cls.name}' takes no number of clusters (it has no n_clusters parameter); drop {flag}", field=flag)
+        if given is not None:
+            raise DanceInputError(f"the number of clusters is given twice (--set n_clusters={given} and {flag}); keep one", field=flag)
+        if requested != "labels":
+            return {**params, "n_clusters": int(requested)}, {"n_clusters_source": "user"}
+        if keys.label_key not in data.obs.columns:
+            available = ", ".join(map(str, data.obs.columns[:15])) or "none"
+            raise DanceInputError(
+                f"--n-clusters-from-labels counts the labelled types, but obs['{keys.label_key}'] is missing "
+                f"(available obs columns: {available}); pass --label-key to name the label column",
+                field=f"obs['{keys.label_key}']",
+            )
+        n = int(data.obs[keys.label_key].dropna().nunique())
+        if n < 2:
+            raise DanceInputError(
+                f"--n-clusters-from-labels: obs['{keys.label_key}'] holds {n} labelled type(s); at least 2 are needed",
+                field=f"obs['{keys.label_key}']",
+            )
+        return {**params, "n_clusters": n}, {"n_clusters_source": "labels"}

@@ -130,6 +130,10 @@ class BatchIntegration(TaskContract):
     spec = SPEC
     model_base = BatchIntegrationModel
 
+    @property
+    def headline_metric(self) -> str:
+        return "overall"
+
     def validate(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         from dance.core import validation as v
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from dance.core.containers import SpotsAndReference
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "CellTypeDeconvolution", "CellTypeDeconvolutionModel", "reference_cell_types"]
 
@@ -185,7 +186,14 @@ class CellTypeDeconvolution(TaskContract):
         return {"output": out}
 
     def plot(
-        self, data: SpotsAndReference, prediction: pd.DataFrame, truth: pd.DataFrame | None, keys: DataKeys, *, model_name: str, folder: Any
+        self,
+        outputs: dict[str, AnnData],
+        prediction: pd.DataFrame,
+        truth: pd.DataFrame | None,
+        keys: DataKeys,
+        *,
+        context: PlotContext,
+        folder: Any,
     ) -> dict[str, Any]:
         """``dominant_cell_type.png``: each spot coloured by its most abundant predicted cell type,
         next to the true one when known. Spots without coordinates are laid out on a grid."""
@@ -193,7 +201,8 @@ class CellTypeDeconvolution(TaskContract):
 
         from dance.core.tasks.spatial_domain import _palette, _tissue_image, plot_spot_panels
 
-        spots = data.spots
+        spots = outputs["output"]
+        model_name = context.model
         if keys.spatial_key in spots.obsm:
             coords = np.asarray(spots.obsm[keys.spatial_key], dtype=float)[:, :2]
             image = _tissue_image(spots)
@@ -212,7 +221,7 @@ class CellTypeDeconvolution(TaskContract):
             true = truth.to_numpy().argmax(axis=1)
             panels.append(("dominant true type", np.array(truth.columns.astype(str))[true], colours, None))
         path = Path(folder) / "dominant_cell_type.png"
-        plot_spot_panels(coords, panels, path, image=image, title=f"cell_type_deconvolution - {model_name}", y_down="spatial" in spots.uns)
+        plot_spot_panels(coords, panels, path, image=image, title=context.title(), y_down="spatial" in spots.uns)
         return {"plot": path}
 
     def broken_inputs(self, data: SpotsAndReference, keys: DataKeys) -> list[BrokenInput]:

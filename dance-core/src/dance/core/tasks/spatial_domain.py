@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "SpatialDomain", "SpatialDomainModel", "plot_spot_panels"]
 
@@ -70,11 +71,15 @@ class SpatialDomain(PartitionContract):
         del copy.obsm[keys.spatial_key]
         return [BrokenInput("coordinates removed", copy, f"obsm['{keys.spatial_key}']"), *super().broken_inputs(data, keys)]
 
-    def plot(self, data: AnnData, prediction: Any, truth: Any, keys: DataKeys, *, model_name: str, folder: Any) -> dict[str, Any]:
+    def plot(
+        self, outputs: dict[str, AnnData], prediction: Any, truth: Any, keys: DataKeys, *, context: PlotContext, folder: Any
+    ) -> dict[str, Any]:
         """``spatial_domains.png``: the spots coloured by predicted domain, next to the annotated
         domains when present (domains coloured like the annotation they overlap most)."""
         import numpy as np
 
+        data = outputs["output"]
+        model_name = context.model
         coords = np.asarray(data.obsm[keys.spatial_key], dtype=float)[:, :2]
         predicted = np.asarray(prediction).astype(str)
         panels = []
@@ -88,7 +93,7 @@ class SpatialDomain(PartitionContract):
             panels.append((f"{model_name}: predicted domains", predicted, None, None))
         path = Path(folder) / "spatial_domains.png"
         plot_spot_panels(
-            coords, panels, path, image=_tissue_image(data), title=f"spatial_domain - {model_name}", y_down="spatial" in data.uns
+            coords, panels, path, image=_tissue_image(data), title=context.title(), y_down="spatial" in data.uns
         )
         return {"plot": path}
 
