@@ -75,6 +75,18 @@ def tests_cli(session: nox.Session) -> None:
     session.run(*PYTEST, "dance-cli/tests", *session.posargs)
 
 
+TYPER_FLOOR = ["typer==0.18.0", "rich==13.0.0"]  # the oldest versions dance-cli's pyproject allows
+
+
+@_session(name="tests-cli-oldest", tags=["ci"])
+def tests_cli_oldest(session: nox.Session) -> None:
+    """dance-cli's tests against the oldest Typer and rich its pyproject allows (pip picks click)."""
+    session.install("./dance-cli[test]")
+    session.install(*TYPER_FLOOR)
+    session.run("python", "-c", "import typer, rich.console; print('typer', typer.__version__)")
+    session.run(*PYTEST, "dance-cli/tests", *session.posargs)
+
+
 @_session(name="tests-single", tags=["ci"])
 def tests_single(session: nox.Session) -> None:
     """dance-single installed alone (pulls dance-core and dance-cli), its tests incl. real data."""

@@ -60,7 +60,8 @@ largest peak resident memory of the runs. Metrics: mean ± standard deviation ov
 "seeds" column says so).
 
 Spatial domains (`mouse_olfactory_bulb`, 262 Spatial Transcriptomics spots, 5 annotated layers; 2 unannotated
-spots are not scored): the number of domains is the number of annotated layers, as in DANCE's protocol. ARI / NMI
+spots are not scored): the number of domains is the number of annotated layers, as in DANCE's protocol
+(`--n-clusters-from-labels`; by default dance's models choose it themselves). ARI / NMI
 against the layers. Deconvolution: MSE and JSD of the predicted proportions against the pooled cells' true
 proportions. The `*_pseudospots` sets pool 2-8 random cells per spot (DSTG protocol, no spatial structure), the
 `*_grid_pseudospots` sets pool 5-15 cells per spot on a 20 x 20 grid with spatially smooth proportions (CARD /
@@ -114,8 +115,16 @@ def main(argv: list[str] | None = None) -> None:
         frame = pd.read_csv(args.from_csv)
     else:
         # seed-major order: a grid cut short still has every (model, dataset) at seed 0
+        # spatial domains under DANCE's protocol: models get the number of annotated domains
+        # (--n-clusters-from-labels); deconvolution has no such number
         runs = [
-            Run(TASK[d], m, d, s, extra_args=("--device", args.device))
+            Run(
+                TASK[d],
+                m,
+                d,
+                s,
+                extra_args=("--device", args.device, *(("--n-clusters-from-labels",) if TASK[d] == "spatial_domain" else ())),
+            )
             for s in args.seeds
             for d in args.datasets
             for m in args.models

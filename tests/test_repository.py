@@ -44,3 +44,43 @@ def test_domain_packages_depend_on_core_and_cli_and_core_has_no_deep_learning():
         assert "dance-core" in deps and "dance-cli" in deps, folder
     core = " ".join(tomllib.loads((ROOT / "dance-core" / "pyproject.toml").read_text())["project"]["dependencies"])
     assert not re.search(r"\b(torch|torch-geometric|dgl|tensorflow|jax)\b", core)
+
+
+def test_the_plugin_docs_pyproject_is_complete_enough_for_pip():
+    """The pyproject snippet a plugin author copies names a build backend, a version and the entry point."""
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    snippet = re.search(r"```toml\n# pyproject.toml\n(.*?)\n```", docs, re.S)
+    assert snippet, "docs/plugins.md has no pyproject.toml snippet"
+    data = tomllib.loads(snippet.group(1))
+    assert data["build-system"]["requires"] and data["build-system"]["build-backend"]
+    assert data["project"]["name"] and data["project"]["version"]
+    assert "dance.plugins" in data["project"]["entry-points"]
+    assert any("dance-core" in d for d in data["project"]["dependencies"])
+    assert "pytest" in " ".join(data["project"]["optional-dependencies"]["test"])
+
+
+def test_info_and_data_list_import_no_model_library():
+    """`dance info MODEL` reads a model's parameters without torch or scanpy; `dance data list` imports no data library."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from dance.cli.app import main\n"
+        "from dance.core import registry\n"
+        "from dance.cli.describe import describe\n"
+        "heavy = ('torch', 'torch_geometric', 'scanpy', 'anndata', 'tensorflow', 'jax')\n"
+        "try:\n    main(['data', 'list', '-f', 'json'])\nexcept SystemExit:\n    pass\n"
+        "after_data = [m for m in heavy if m in sys.modules]\n"
+        "pulled = {}\n"
+        "for spec in registry.models():\n"
+        "    describe(spec)\n"
+        "    new = [m for m in heavy if m in sys.modules and m not in pulled.get('_seen', [])]\n"
+        "    if new:\n        pulled[spec.name] = new\n        pulled.setdefault('_seen', []).extend(new)\n"
+        "pulled.pop('_seen', None)\n"
+        "print(json.dumps({'data_list': after_data, 'models': pulled}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report == {"data_list": [], "models": {}}, report

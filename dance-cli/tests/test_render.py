@@ -36,3 +36,23 @@ def test_a_wide_terminal_gets_a_table_and_a_narrow_one_blocks(monkeypatch):
 def test_shorten_list_counts_what_it_leaves_out():
     assert render.shorten_list(["a", "b"]) == "a, b"
     assert render.shorten_list(["a", "b", "c", "d", "e"]) == "a, b, c (+2 more)"
+
+
+@pytest.mark.parametrize("width", [60, 160])
+def test_cells_are_plain_text_not_rich_markup(monkeypatch, width):
+    buffer = io.StringIO()
+    monkeypatch.setattr(render, "console", Console(file=buffer, width=width, color_system=None))
+    render.print_table(
+        "dataset x", ["field", "value"], [("files", "clustering/pbmc.h5 [embedded] https://example.org/pbmc.h5"), ("x", "[bold]y[/bold]")]
+    )
+    out = buffer.getvalue()
+    assert "[embedded]" in out and "[bold]y[/bold]" in out
+
+
+def test_multi_line_values_stay_indented_under_their_value_in_a_narrow_terminal(monkeypatch):
+    buffer = io.StringIO()
+    monkeypatch.setattr(render, "console", Console(file=buffer, width=30, color_system=None))
+    render.print_table("dataset x", ["field", "value"], [("tasks", "clustering\nimputation\ncell_type_annotation"), ("name", "pbmc4k_10x")])
+    lines = buffer.getvalue().splitlines()
+    assert lines[1:4] == ["tasks  clustering", "       imputation", "       cell_type_annotation"]
+    assert lines[4] == "name   pbmc4k_10x" and max(len(line) for line in lines) <= 30

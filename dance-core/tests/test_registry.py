@@ -58,6 +58,11 @@ def test_same_model_name_for_two_tasks_needs_the_task(make_registry):
     registry = make_registry({"a": kmeans_plugin(), "b": plugin_module("b", dance_register_models=other)})
     with pytest.raises(DanceError, match="several tasks"):
         registry.get_model("kmeans_test")
+    with pytest.raises(DanceError) as caught:
+        registry.load_model("kmeans_test")
+    message = str(caught.value)
+    assert "(clustering, spatial_domain)" in message
+    assert "registry.load_model('kmeans_test', task='spatial_domain') in Python, --task spatial_domain on the command line" in message
     assert registry.get_model("kmeans_test", "spatial_domain").plugin == "b"
 
 

@@ -68,3 +68,17 @@ def test_visium_folder_without_positions(shared_data, tmp_path):
     shutil.copy(shared_data / "spatial" / "visium_tiny_10x" / "filtered_feature_bc_matrix.h5", tmp_path)
     with pytest.raises(DanceInputError, match="spot positions are missing"):
         read_visium(tmp_path)
+
+
+def test_a_space_ranger_folder_is_checksummed_over_the_files_it_reads(shared_data, tmp_path):
+    from dance.core.data.checksum import files_checksum
+    from dance.core.data.visium import visium_files
+
+    source = shared_data / "spatial" / "visium_tiny_10x"
+    files = visium_files(source)
+    assert [p.name for p in files] == ["filtered_feature_bc_matrix.h5", "tissue_positions_list.csv", "scalefactors_json.json"]
+    copy = tmp_path / "outs"
+    shutil.copytree(source, copy)
+    assert files_checksum(visium_files(copy)) == files_checksum(files)
+    (copy / "scalefactors_json.json").write_text((copy / "scalefactors_json.json").read_text().replace("}", ', "note": 1}'))
+    assert files_checksum(visium_files(copy)) != files_checksum(files)

@@ -239,3 +239,60 @@ def test_partition_output_keeps_a_learned_embedding():
     wrong_rows = SimpleNamespace(embedding_=np.ones((data.n_obs - 1, 3)))
     out = Clustering().write_output(data, labels, DataKeys(), model_name="deep", model=wrong_rows)["output"]
     assert "X_deep" not in out.obsm and "X_deep" not in data.obsm
+
+
+def _valid_prediction(task, view):
+    """A prediction of the right type and shape for ``task`` on ``view`` (content does not matter)."""
+    import pandas as pd
+
+    from dance.core.tasks.batch_integration import IntegrationOutput
+
+    rng = np.random.default_rng(0)
+    if task in ("clustering", "spatial_domain"):
+        return np.arange(view.n_obs) % 3
+    if task == "cell_type_annotation":
+        return np.array(["a", "b"] * (view.n_obs // 2) + ["a"] * (view.n_obs % 2), dtype=object)
+    if task == "imputation":
+        return rng.random(view.shape)
+    if task == "batch_integration":
+        return IntegrationOutput(embedding=rng.random((view.n_obs, 4)))
+    if task == "joint_embedding":
+        return rng.random((view.mod1.n_obs, 4))
+    if task == "multiomics_integration":
+        return rng.random((view.mod1.n_obs, 4)), rng.random((view.mod2.n_obs, 4))
+    if task == "modality_prediction":
+        return rng.random((view.mod1.n_obs, view.mod2.n_vars))
+    if task == "modality_matching":
+        n_test = int((view.mod1.obs["split"] == "test").sum())
+        return rng.random((n_test, n_test))
+    if task == "cell_type_deconvolution":
+        types = sorted(view.reference.obs["cell_type"].astype(str).unique())
+        return pd.DataFrame(rng.dirichlet(np.ones(len(types)), size=view.spots.n_obs), index=view.spots.obs_names, columns=types)
+    raise AssertionError(task)
+
+
+STORED_AT = {
+    "clustering": lambda d: d.obs["mine"],
+    "spatial_domain": lambda d: d.obs["mine"],
+    "cell_type_annotation": lambda d: d.obs["mine"],
+    "imputation": lambda d: d.layers["mine"],
+    "batch_integration": lambda d: d.obsm["mine"],
+    "joint_embedding": lambda d: (d.mod1.obsm["mine"], d.mod2.obsm["mine"]),
+    "multiomics_integration": lambda d: (d.mod1.obsm["mine"], d.mod2.obsm["mine"]),
+    "modality_prediction": lambda d: d.mod1.obsm["mine"],
+    "modality_matching": lambda d: (d.mod1.uns["mine"], d.mod1.obs["mine"]),
+    "cell_type_deconvolution": lambda d: d.spots.obsm["mine"],
+}
+
+
+@pytest.mark.parametrize("task", sorted(STORED_AT))
+def test_store_prediction_writes_where_scanpy_users_look(task):
+    from dance.core.containers import roles_of
+
+    view, _ = contract(task).holdout(synthetic_data(task), KEYS, seed=0)
+    prediction = contract(task).check_prediction(_valid_prediction(task, view), view, KEYS)
+    contract(task).store_prediction(view, prediction, KEYS, key="mine")
+    stored = STORED_AT[task](view)
+    assert stored is not None
+    # nothing else is named after the key
+    assert all("mine" not in k or k == "mine" for a in roles_of(view).values() for k in [*a.obs.columns, *a.obsm.keys(), *a.layers.keys()])

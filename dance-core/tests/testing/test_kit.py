@@ -41,7 +41,32 @@ def test_a_spec_whose_name_disagrees_with_its_class_fails(registry):
         checks.check_target_resolves(registry.get_model("renamed"), registry)
 
 
+def test_a_model_whose_module_imports_a_heavy_library_fails():
+    registry = _registry()
+    spec = registry.get_model("kmeans_test").model_copy(update={"name": "heavy_import_test", "target": "heavy_model:HeavyImportClustering"})
+    registry.register(spec, plugin="kit")
+    checks.check_target_resolves(spec, registry)  # a valid model otherwise
+    with pytest.raises(
+        AssertionError, match=r"importing its module heavy_model imports \['scanpy'\]; import them inside _fit / _predict .* `dance info`"
+    ):
+        checks.check_model_import_is_light(spec, registry)
+
+
 def test_parametrize_ids_name_model_and_check():
     mark = parametrize_with_checks(["kmeans_test"], registry=_registry())
     ids = [p.id for p in mark.args[1]]
     assert "clustering:kmeans_test-check_deterministic" in ids and len(ids) == len(checks.CHECKS)
+
+
+@pytest.mark.parametrize("citation", [None, "", "none", "TODO", "todo: find the paper", "N/A", "Smith et al., Nature"])
+def test_a_placeholder_citation_fails_the_spec_check(registry, citation):
+    spec = registry.get_model("kmeans_test").model_copy(update={"name": "uncited_test", "citation": citation})
+    with pytest.raises(AssertionError, match=r"citation .*name the paper the method comes from"):
+        checks.check_spec_valid(spec, registry)
+
+
+def test_a_real_citation_passes_the_spec_check(registry):
+    spec = registry.get_model("kmeans_test").model_copy(
+        update={"citation": "MacQueen (1967) Some methods for classification. Proc 5th Berkeley Symp 1:281-297"}
+    )
+    checks.check_spec_valid(spec, registry)

@@ -29,9 +29,7 @@ def run_command(
             "--data", metavar="FILE", help="Input file: .h5ad, .h5mu, 10x .h5 or a Space Ranger folder (the query, with --reference)."
         ),
     ] = None,
-    data2: Annotated[
-        str | None, typer.Option("--data2", metavar="FILE", help="Second modality (.h5ad) for two-modality tasks.")
-    ] = None,
+    data2: Annotated[str | None, typer.Option("--data2", metavar="FILE", help="Second modality (.h5ad) for two-modality tasks.")] = None,
     reference: Annotated[
         str | None,
         typer.Option(
@@ -81,9 +79,7 @@ def run_command(
     counts_layer: Annotated[
         str | None, typer.Option("--counts-layer", metavar="KEY", help="layer with raw counts (default counts, else X).")
     ] = None,
-    split_key: Annotated[
-        str | None, typer.Option("--split-key", metavar="KEY", help="obs column with train/test (default split).")
-    ] = None,
+    split_key: Annotated[str | None, typer.Option("--split-key", metavar="KEY", help="obs column with train/test (default split).")] = None,
     proportions_key: Annotated[
         str | None, typer.Option("--proportions-key", metavar="KEY", help="obsm key with true proportions (default proportions).")
     ] = None,

@@ -106,6 +106,7 @@ def community_params_model() -> type:
 class CommunityDetection:
     """Mixin of models that cluster the kNN graph of PCA of log-normalised, scaled HVG expression
     (the standard scanpy workflow, Wolf et al. 2018, Genome Biol 19:15) with Leiden or Louvain.
+    ``embedding_`` keeps that PCA (cells x ``n_pcs``), which the task writes to ``obsm['X_<model>']``.
 
     Combine with a task's model base: ``class Leiden(CommunityDetection, ClusteringModel)``.
     """
@@ -135,6 +136,10 @@ class CommunityDetection:
             resolution = self.params.resolution
             labels = communities(graph, method=self.method, resolution=resolution, seed=self.seed)
         self.labels_ = labels
+        # the representation the graph was built from (the PCA, unless a custom pipeline chose
+        # another): written next to the labels (obsm['X_<model>']) and drawn by dance run
+        rep = data.uns.get("neighbors", {}).get("params", {}).get("use_rep", "X_pca")
+        self.embedding_ = np.asarray(data.obsm[rep], dtype=np.float32) if rep in data.obsm else None
         self.notes_ = {"resolution": round(float(resolution), 4), "n_clusters_found": int(labels.max()) + 1}
 
     def _predict(self, data: Any) -> Any:

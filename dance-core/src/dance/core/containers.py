@@ -43,7 +43,7 @@ class Modalities:
 
     @classmethod
     def from_mudata(cls, path: str, mod1: str | None = None, mod2: str | None = None) -> Modalities:
-        """Read two modalities from a .h5mu file (first two modalities unless named)."""
+        """Read two modalities from a .h5mu file (unnamed ones: RNA as mod1, protein or else ATAC as mod2)."""
         from dance.core.data.readers import read_h5mu_modalities
 
         return read_h5mu_modalities(path, mod1, mod2)

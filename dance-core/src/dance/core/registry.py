@@ -306,8 +306,16 @@ class Registry:
             return matches[0]
         if not matches:
             raise UnknownNameError(kind, name, [n for _, n in entries])
-        tasks = ", ".join(sorted(s.task for s in matches))
-        raise DanceError(f"{kind} name '{name}' is registered for several tasks ({tasks}); say which task")
+        tasks = sorted(s.task for s in matches)
+        example = (
+            f"registry.load_model('{name}', task='{tasks[-1]}')"
+            if kind == "model"
+            else f"registry.get_{kind}('{name}', task='{tasks[-1]}')"
+        )
+        raise DanceError(
+            f"{kind} name '{name}' is registered for several tasks ({', '.join(tasks)}); name the task: "
+            f"{example} in Python, --task {tasks[-1]} on the command line"
+        )
 
     def load_model(self, name: str, task: str | None = None) -> type:
         """Import the model class, checking it subclasses its task's model base."""

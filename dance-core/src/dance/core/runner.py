@@ -183,6 +183,8 @@ def run(
     model_cls = registry.load_model(model_spec.name, task)
     concrete_device = resolve_device(device)
 
+    overrides = keys.model_dump() if isinstance(keys, DataKeys) else dict(keys or {})
+    overrides = {k: v for k, v in overrides.items() if v is not None}
     with progress("loading data"):
         resolved = resolve_input(
             task_spec,
@@ -191,11 +193,10 @@ def run(
             reference=reference,
             solution=solution,
             modalities=modalities,
+            keys=overrides,  # a reference/query or solution merge writes the label and split columns the run reads
             registry=registry,
             download=download,
         )
-    overrides = keys.model_dump() if isinstance(keys, DataKeys) else dict(keys or {})
-    overrides = {k: v for k, v in overrides.items() if v is not None}
     data_keys = DataKeys(**resolved.keys).with_overrides(**overrides)
     original = resolved.data
 
@@ -259,6 +260,7 @@ def run(
                 metrics=metrics,
                 headline=contract.headline_metric,
                 seed=seed,
+                modalities=resolved.modalities,
             )
             with progress("plotting"):
                 figures = contract.plot(outputs, prediction, truth, data_keys, context=context, folder=folder)
@@ -296,10 +298,33 @@ def _write_h5ad(adata: Any, path: Path, protected: set[Path]) -> Path:
     if path.resolve() in protected:
         raise DanceInputError(f"refusing to overwrite input file {path}; choose another --out folder", field="out")
     _sanitise_for_h5ad(adata)
+    frames = _frames_with_slashes(adata)
     tmp = path.with_suffix(".h5ad.tmp")
-    adata.write_h5ad(tmp)
+    try:
+        adata.write_h5ad(tmp)
+    finally:
+        for key, frame in frames.items():  # the in-memory result keeps its DataFrames
+            adata.obsm[key] = frame
+            del adata.uns[f"{key}_columns"]
     tmp.replace(path)
     return path
+
+
+def _frames_with_slashes(adata: Any) -> dict[str, Any]:
+    """Store ``obsm`` DataFrames whose column names hold '/' (cell types such as 'G/M prog',
+    'L2/3 IT') as arrays with the names in ``uns['<key>_columns']``: HDF5 reads '/' in a column
+    name as a path, and anndata is about to refuse such names. Returns the frames replaced."""
+    import numpy as np
+    import pandas as pd
+
+    replaced = {}
+    for key in list(adata.obsm.keys()):
+        value = adata.obsm[key]
+        if isinstance(value, pd.DataFrame) and any("/" in str(c) for c in value.columns):
+            replaced[key] = value
+            adata.obsm[key] = value.to_numpy(dtype=np.float32)
+            adata.uns[f"{key}_columns"] = np.asarray([str(c) for c in value.columns], dtype=object)
+    return replaced
 
 
 def _sanitise_for_h5ad(adata: Any) -> None:

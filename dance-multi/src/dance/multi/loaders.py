@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from dance.core.containers import Modalities
 from dance.core.data.readers import read_h5ad, read_h5mu_modalities, read_labelled_h5
+from dance.core.data.solutions import pairing_partners
 from dance.core.errors import DanceInputError
 
 SPLIT_TASKS = ("modality_prediction", "modality_matching")
@@ -73,12 +74,13 @@ def load_neurips_predict(files: dict[str, Path], task: str) -> Modalities:
 
 
 def _aligned(mod2: ad.AnnData, solution: ad.AnnData, mod1: ad.AnnData) -> ad.AnnData:
-    pairing = solution.X.toarray() if sp.issparse(solution.X) else np.asarray(solution.X)
-    if pairing.shape != (mod1.n_obs, mod2.n_obs) or not np.allclose(pairing.sum(axis=1), 1):
+    if solution.shape != (mod1.n_obs, mod2.n_obs):
         raise DanceInputError(
-            f"solution matrix of shape {pairing.shape} is not a pairing of {mod1.n_obs} x {mod2.n_obs} cells", field="sol"
+            f"solution matrix of shape {solution.shape} is not a pairing of {mod1.n_obs} x {mod2.n_obs} cells", field="sol"
         )
-    aligned = mod2[np.argmax(pairing, axis=1)].copy()
+    # the same one-to-one check as `dance run --solution` (every row and column paired once)
+    partners = pairing_partners(solution.X, rows="mod1 cells", columns="mod2 cells", source="the solution matrix")
+    aligned = mod2[partners].copy()
     aligned.obs_names = mod1.obs_names
     return aligned
 

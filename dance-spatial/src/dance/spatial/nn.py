@@ -10,11 +10,15 @@ __all__ = ["EdgeAggregation", "sparse_tensor"]
 
 
 def sparse_tensor(matrix: sp.spmatrix, device: str | torch.device = "cpu") -> torch.Tensor:
-    """A scipy sparse matrix as a coalesced float32 torch COO tensor."""
+    """A scipy sparse matrix as a coalesced float32 torch COO tensor.
+
+    Invariant checks are off explicitly: indices from a scipy matrix are in range by construction,
+    and torch warns on every first sparse tensor of a process when the choice is left implicit.
+    """
     coo = sp.coo_matrix(matrix)
     indices = torch.as_tensor(np.vstack([coo.row, coo.col]).astype(np.int64))
     values = torch.as_tensor(coo.data.astype(np.float32))
-    return torch.sparse_coo_tensor(indices, values, coo.shape, device=device).coalesce()
+    return torch.sparse_coo_tensor(indices, values, coo.shape, device=device, check_invariants=False).coalesce()
 
 
 class _Aggregate(torch.autograd.Function):
@@ -22,7 +26,7 @@ class _Aggregate(torch.autograd.Function):
     def forward(ctx, weights: torch.Tensor, h: torch.Tensor, graph: EdgeAggregation) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(weights, h)
         ctx.graph = graph
-        return torch.sparse_csr_tensor(graph.crow, graph.source, weights, graph.shape) @ h
+        return torch.sparse_csr_tensor(graph.crow, graph.source, weights, graph.shape, check_invariants=False) @ h
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:  # type: ignore[override]
@@ -31,7 +35,9 @@ class _Aggregate(torch.autograd.Function):
         grad_weights = (grad[graph.target] * h[graph.source]).sum(dim=1) if ctx.needs_input_grad[0] else None
         grad_h = None
         if ctx.needs_input_grad[1]:
-            transposed = torch.sparse_csr_tensor(graph.crow_t, graph.target[graph.perm_t], weights[graph.perm_t], graph.shape)
+            transposed = torch.sparse_csr_tensor(
+                graph.crow_t, graph.target[graph.perm_t], weights[graph.perm_t], graph.shape, check_invariants=False
+            )
             grad_h = transposed @ grad
         return grad_weights, grad_h, None
 

@@ -18,7 +18,9 @@ class SpectralClustering(ClusteringModel):
     name = "spectral"
 
     class Params(ModelParams):
-        n_clusters: int | None = Field(None, ge=2, description="number of clusters (from the labels when evaluating)")
+        n_clusters: int | None = Field(
+            None, ge=2, description="number of clusters; None: 8 (dance run --n-clusters N or --n-clusters-from-labels sets it)"
+        )
         n_neighbors: int = Field(15, ge=2)
         n_pcs: int = Field(30, ge=2)
 
@@ -29,6 +31,7 @@ class SpectralClustering(ClusteringModel):
         from sklearn.cluster import SpectralClustering as SklearnSpectral
 
         n_clusters = self.params.n_clusters or 8
+        self.notes_ = {"n_clusters_used": n_clusters}
         model = SklearnSpectral(
             n_clusters=n_clusters,
             affinity="nearest_neighbors",

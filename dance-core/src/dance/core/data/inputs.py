@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from dance.core.containers import Modalities, SpotsAndReference
 from dance.core.errors import DanceInputError, UnknownNameError
 
 if TYPE_CHECKING:
+    from dance.core.keys import DataKeys
     from dance.core.registry import Registry
     from dance.core.specs import DatasetSpec, TaskSpec
 
@@ -38,12 +40,23 @@ class ResolvedInput:
     output_rows: Any = None
     notes: dict[str, Any] = field(default_factory=dict)
 
+    named: list[Path] = field(default_factory=list)
+
     @property
     def label(self) -> str:
-        """A short name of the input for figure titles: the dataset, else the file name(s)."""
+        """A short name of the input for figure titles: the dataset, else the names of the files or
+        folders the user gave (``query.h5ad + ref.h5ad``), else what the objects are."""
         if self.dataset is not None:
             return self.dataset.name
-        return self.description.rsplit("/", 1)[-1] if self.files else self.description
+        if self.named:
+            return " + ".join(p.name for p in self.named)
+        from dance.core.containers import roles_of
+
+        try:
+            cells = " + ".join(str(a.n_obs) for a in roles_of(self.data).values())
+        except (AttributeError, TypeError):
+            return type(self.data).__name__
+        return f"in-memory {type(self.data).__name__} ({cells} cells)"
 
 
 def _looks_like_path(value: Any) -> bool:
@@ -66,6 +79,55 @@ def _align_modalities(data: Modalities, task: TaskSpec) -> Modalities:
     return data
 
 
+#: single-input tasks that also take a labelled reference (reference-to-query annotation);
+#: tasks whose input is spots and a reference (deconvolution) take one as well
+REFERENCE_QUERY_TASKS = ("cell_type_annotation",)
+
+#: Modalities built from two separate files carry these placeholder names, which say nothing
+PLACEHOLDER_NAMES = ("mod1", "mod2")
+
+
+def _check_options(
+    task: TaskSpec, data: Any, data2: Any, reference: Any, solution: Any, modalities: tuple[str | None, str | None] | None
+) -> None:
+    """Refuse options the task does not take, before any file is read."""
+    from dance.core.data.solutions import SOLUTION_TASKS
+
+    name, kind = task.name, task.input_kind
+    if modalities is not None and kind != "modalities":
+        raise DanceInputError(
+            f"--mod1/--mod2 choose the two modalities of an .h5mu file for a two-modality task; task '{name}' takes one input",
+            field="--mod1",
+        )
+    if solution is not None and name not in SOLUTION_TASKS:
+        raise DanceInputError(
+            f"--solution applies to the NeurIPS 2021 task layouts of {', '.join(SOLUTION_TASKS)}; task '{name}' takes none",
+            field="--solution",
+        )
+    if reference is not None and kind != "spots_reference" and name not in REFERENCE_QUERY_TASKS:
+        raise DanceInputError(
+            f"--reference applies to cell_type_annotation (train on the reference, annotate --data) and to deconvolution; "
+            f"task '{name}' takes none",
+            field="--reference",
+        )
+    if data2 is not None and kind != "modalities":
+        raise DanceInputError(f"--data2 is the second modality of a two-modality task; task '{name}' takes none", field="--data2")
+    extras = _extra_options(data2, reference, solution, modalities)
+    if data is None and extras:
+        raise DanceInputError(f"{', '.join(extras)}: pass --data as well (these options complete a file given with --data)", field="--data")
+
+
+def _extra_options(data2: Any, reference: Any, solution: Any, modalities: Any) -> list[str]:
+    """The options given next to ``--data``, as the user typed them."""
+    given = [flag for flag, value in (("--data2", data2), ("--reference", reference), ("--solution", solution)) if value is not None]
+    return [*given, "--mod1/--mod2"] if modalities is not None else given
+
+
+def _named(role: str, value: Any) -> str:
+    """``role (file name)`` for a path, ``role`` for an in-memory object: how messages name an input."""
+    return f"{role} ({Path(value).name})" if isinstance(value, (str, Path)) else role
+
+
 def resolve_input(
     task: TaskSpec,
     data: Any = None,
@@ -74,22 +136,62 @@ def resolve_input(
     reference: Any = None,
     solution: Any = None,
     modalities: tuple[str | None, str | None] | None = None,
+    keys: DataKeys | Mapping[str, str | None] | None = None,
     registry: Registry,
     download: bool = True,
 ) -> ResolvedInput:
-    """Resolve ``data`` (dataset name, path, or object), plus ``data2``/``reference``, for ``task``.
+    """Resolve what the user named into ``task``'s input, in the form its contract takes.
 
-    With no ``data``, the task's default dataset (an embedded one when available) is used.
+    Parameters
+    ----------
+    task
+        The task's spec.
+    data
+        A registered dataset name, a path, or an in-memory AnnData / Modalities /
+        SpotsAndReference; the task's default dataset when None. With ``reference`` and
+        annotation, the query to annotate.
+    data2
+        The second modality, when ``data`` is the first one's file.
+    reference
+        Labelled cells: annotation trains on them and annotates ``data`` (combined by
+        :func:`dance.core.data.reference_query.combine_reference_query`; the query cells are
+        the output's rows); deconvolution's single-cell reference.
+    solution
+        An OpenProblems-style solution (path or AnnData) for joint embedding, modality
+        prediction or matching, merged into the input by
+        :func:`dance.core.data.solutions.merge_solution` so the task's hold-out hides it and
+        scores against it.
+    modalities
+        ``(mod1, mod2)`` names of an .h5mu file's modalities (either may be None for the
+        task's usual one: RNA, and protein or else ATAC).
+    keys
+        The user's key overrides (``label_key``, ``split_key``, ``counts_layer``, ...): the
+        reference/query and solution merges write and read these fields.
+    registry
+        The registry datasets are looked up in.
+    download
+        Whether dataset files may be downloaded.
+
+    Returns
+    -------
+    ResolvedInput
+        The input, the files read, the modalities used, the rows to write and notes.
+
+    Raises
+    ------
+    DanceInputError
+        When an option does not apply to the task or the inputs do not fit together; the
+        message names the option or field.
     """
     from anndata import AnnData
 
     from dance.core.data import load_dataset
+    from dance.core.data.readers import h5mu_modality_names, is_h5mu, read_any
+    from dance.core.keys import DataKeys
 
-    if solution is not None or modalities is not None:  # being implemented (issue 10): --solution, --mod1/--mod2
-        raise DanceInputError("--solution and --mod1/--mod2 are not supported yet", field="solution")
+    data_keys = keys if isinstance(keys, DataKeys) else DataKeys().with_overrides(**dict(keys or {}))
+    _check_options(task, data, data2, reference, solution, modalities)
     if data is None:
-        if data2 is not None or reference is not None:
-            raise DanceInputError("--data2/--reference need --data as well", field="data")
         spec = registry.default_dataset(task.name)
         return _from_dataset(spec, task, registry, download)
     if isinstance(data, str) and not _looks_like_path(data):
@@ -97,47 +199,91 @@ def resolve_input(
             spec = registry.get_dataset(data)
         except UnknownNameError as exc:
             raise UnknownNameError("dataset", data, [d.name for d in registry.datasets()], hint="or pass a path to a data file") from exc
-        if data2 is not None or reference is not None:
-            raise DanceInputError(f"dataset '{data}' already holds every input of the task; do not pass --data2/--reference", field="data")
+        given = _extra_options(data2, reference, solution, modalities)
+        if given:
+            raise DanceInputError(f"dataset '{data}' already holds every input of the task; do not pass {', '.join(given)}", field="data")
         if task.name not in spec.tasks:
             raise DanceInputError(f"dataset '{data}' is for task(s) {', '.join(spec.tasks)}, not '{task.name}'", field="dataset")
         return _from_dataset(spec, task, registry, download, loader=load_dataset)
 
     files: list[Path] = []
+    named: list[Path] = []  # what the user passed (a folder, not the files read inside it)
 
-    def load(value: Any) -> Any:
+    def load(value: Any, *, names: tuple[str | None, str | None] | None = None) -> Any:
         if isinstance(value, (str, Path)):
             path = Path(value).expanduser()
+            named.append(path)
             if path.is_dir():
                 from dance.core.data.visium import visium_files
 
                 files.extend(visium_files(path))
             else:
                 files.append(path)
-            return _read(path)
+            if task.input_kind != "modalities" and path.is_file() and is_h5mu(path):
+                raise DanceInputError(
+                    f"task '{task.name}' takes one AnnData (.h5ad); {path} is an .h5mu file holding several modalities", field="data"
+                )
+            return read_any(path, modalities=names)
+        if names is not None:
+            raise DanceInputError(
+                f"--mod1/--mod2 choose the modalities of an .h5mu file; the input is already a {type(value).__name__}", field="--mod1"
+            )
         return value
 
-    first = load(data)
-    second = load(data2) if data2 is not None else None
-    ref = load(reference) if reference is not None else None
+    first = load(data, names=modalities)
     kind = task.input_kind
+    notes: dict[str, Any] = {}
+    output_rows = None
+    used: tuple[str, str] | None = None
     if kind == "single":
-        if second is not None or ref is not None:
-            raise DanceInputError(f"task '{task.name}' takes one input; drop --data2/--reference", field="data2")
         if not isinstance(first, AnnData):
             raise DanceInputError(f"task '{task.name}' takes one AnnData (.h5ad); got {type(first).__name__}", field="data")
         result: Any = first
+        if reference is not None:
+            from dance.core.data.reference_query import combine_reference_query
+
+            ref = load(reference)
+            if not isinstance(ref, AnnData):
+                raise DanceInputError(
+                    f"--reference must be one AnnData (.h5ad) of labelled cells; got {type(ref).__name__}", field="--reference"
+                )
+            result, output_rows, notes = combine_reference_query(
+                ref,
+                first,
+                data_keys,
+                names=(_named("reference", reference), _named("query", data)),
+            )
     elif kind == "modalities":
         if isinstance(first, Modalities):
+            if data2 is not None:
+                raise DanceInputError(
+                    f"--data already holds both modalities ({first.names[0]}, {first.names[1]}); drop --data2", field="--data2"
+                )
             result = first
-        elif isinstance(first, AnnData) and isinstance(second, AnnData):
-            result = Modalities(first, second)
+            if isinstance(data, (str, Path)) and is_h5mu(Path(data).expanduser()):
+                # the default pair is chosen by name: say which, so a surprising choice is seen
+                how = "chosen" if modalities is not None else "by default; --mod1/--mod2 choose others"
+                available = ", ".join(h5mu_modality_names(Path(data).expanduser()))
+                notes["modalities"] = f"mod1 {first.names[0]}, mod2 {first.names[1]} of {available} ({how})"
         else:
-            raise DanceInputError(
-                f"task '{task.name}' takes two modalities: --data A.h5ad --data2 B.h5ad, or one .h5mu file", field="data2"
-            )
+            second = load(data2) if data2 is not None else None
+            if not (isinstance(first, AnnData) and isinstance(second, AnnData)):
+                raise DanceInputError(
+                    f"task '{task.name}' takes two modalities: --data A.h5ad --data2 B.h5ad, or one .h5mu file", field="data2"
+                )
+            result = Modalities(first, second)
+        if solution is not None:
+            from dance.core.data.solutions import merge_solution
+
+            truth = load(solution)
+            if not isinstance(truth, AnnData):
+                raise DanceInputError(f"--solution must be one AnnData (.h5ad); got {type(truth).__name__}", field="--solution")
+            result, merged = merge_solution(task.name, result, truth, data_keys, source=_named("the solution", solution))
+            notes.update(merged)
         result = _align_modalities(result, task)
+        used = None if tuple(result.names) == PLACEHOLDER_NAMES else (str(result.names[0]), str(result.names[1]))
     else:
+        ref = load(reference) if reference is not None else None
         if isinstance(first, SpotsAndReference):
             result = first
         elif isinstance(first, AnnData) and isinstance(ref, AnnData):
@@ -146,8 +292,8 @@ def resolve_input(
             raise DanceInputError(
                 f"task '{task.name}' takes spots and a reference: --data spots.h5ad --reference cells.h5ad", field="reference"
             )
-    described = ", ".join(map(str, files)) or type(result).__name__
-    return ResolvedInput(result, None, files, described)
+    described = ", ".join(map(str, named)) or type(result).__name__
+    return ResolvedInput(result, None, files, described, modalities=used, output_rows=output_rows, notes=notes, named=named)
 
 
 def _from_dataset(spec: DatasetSpec, task: TaskSpec, registry: Registry, download: bool, loader: Any = None) -> ResolvedInput:
@@ -156,6 +302,8 @@ def _from_dataset(spec: DatasetSpec, task: TaskSpec, registry: Registry, downloa
 
     paths = list(fetch_dataset(spec, download=download).values())
     data = (loader or load_dataset)(spec.name, task.name, download=download, registry=registry)
+    used = None
     if isinstance(data, Modalities):
         data = _align_modalities(data, task)
-    return ResolvedInput(data, spec, paths, f"dataset '{spec.name}'", dict(spec.keys))
+        used = None if tuple(data.names) == PLACEHOLDER_NAMES else (str(data.names[0]), str(data.names[1]))
+    return ResolvedInput(data, spec, paths, f"dataset '{spec.name}'", dict(spec.keys), modalities=used)

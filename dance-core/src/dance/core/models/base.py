@@ -74,6 +74,9 @@ class DanceModel(abc.ABC):
     transductive: ClassVar[bool] = False
     #: parameters that make the model fast on the test kit's tiny data (e.g. few epochs)
     quick_params: ClassVar[dict[str, Any]] = {}
+    #: fewest cells (rows) each input must have; checked by ``fit`` before any work, so a too
+    #: small input gets one line saying what it has and what the model needs
+    min_cells: ClassVar[int] = 2
 
     def __init__(
         self,
@@ -157,6 +160,18 @@ class DanceModel(abc.ABC):
             self._prepared = None
         return prepared
 
+    def _check_size(self, data: TaskData) -> None:
+        from dance.core.containers import roles_of
+
+        for role, adata in roles_of(data).items():
+            if adata.n_obs < self.min_cells:
+                where = "X" if role == "adata" else f"{role}.X"
+                raise DanceInputError(
+                    f"{where} has {adata.n_obs} cell(s) x {adata.n_vars} feature(s); model '{self.name}' needs at least "
+                    f"{self.min_cells} cells",
+                    field=where,
+                )
+
     def _check_fitted(self) -> None:
         if not self.fitted_:
             raise NotFittedError(f"model '{self.name}' is not fitted yet; call fit(data) first")
@@ -167,6 +182,7 @@ class DanceModel(abc.ABC):
         from dance.core.seeding import seed_everything
 
         self.contract.validate(data, self.keys, stage="fit", needs_counts=self.needs_counts)
+        self._check_size(data)
         prepared = self.preprocess(data)
         seed_everything(self.seed)
         self._fit(prepared)
@@ -176,9 +192,23 @@ class DanceModel(abc.ABC):
             self._fitted_data = prepared
         return self
 
-    def predict(self, data: TaskData) -> Any:
-        """The task's prediction for ``data`` (see the task contract for its type)."""
+    def predict(self, data: TaskData, *, key_added: str | None = None) -> Any:
+        """The task's prediction for ``data`` (see the task contract for its type).
+
+        Parameters
+        ----------
+        data
+            The input, as for ``fit``; never modified unless ``key_added`` is given.
+        key_added
+            Also write the prediction into ``data`` under this key, where scanpy users look for
+            it (as ``sc.tl.leiden(adata, key_added=...)`` does): ``obs[key]`` for labels and
+            clusters, ``obsm[key]`` for embeddings and proportions, ``layers[key]`` for imputed
+            values; each task contract's ``store_prediction`` says exactly where.
+        """
         from dance.core.seeding import seed_everything
+
+        if key_added is not None and (not isinstance(key_added, str) or not key_added or "/" in key_added):
+            raise DanceInputError(f"key_added must be a non-empty name without '/'; got {key_added!r}", field="key_added")
 
         self._check_fitted()
         self.contract.validate(data, self.keys, stage="predict", needs_counts=self.needs_counts)
@@ -192,8 +222,10 @@ class DanceModel(abc.ABC):
         else:
             prepared = self.preprocess(data)
         seed_everything(self.seed)
-        prediction = self._predict(prepared)
-        return self.contract.check_prediction(prediction, data, self.keys, model=self)
+        prediction = self.contract.check_prediction(self._predict(prepared), data, self.keys, model=self)
+        if key_added is not None:
+            self.contract.store_prediction(data, prediction, self.keys, key=key_added, model=self)
+        return prediction
 
     def score(self, data: TaskData) -> dict[str, float]:
         """Hide the task's truth in a copy of ``data``, predict on it, return the task's metrics."""

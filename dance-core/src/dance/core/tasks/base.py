@@ -186,6 +186,14 @@ class TaskContract:
                 source_role.obs[keys.split_key] = view_role.obs[keys.split_key].to_numpy()
         return source
 
+    def store_prediction(self, data: TaskData, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """Write ``prediction`` into the user's ``data`` under ``key`` (``model.predict(data, key_added=key)``).
+
+        The one place dance writes into a user's object, and only when asked; each task stores
+        its prediction where scanpy users look for that kind of result.
+        """
+        raise NotImplementedError(f"task '{self.name}' cannot store predictions in its input")
+
     def write_output(
         self, data: TaskData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -341,6 +349,17 @@ class PartitionContract(TaskContract):
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         return truth.pair(prediction)
 
+    def store_prediction(self, data: AnnData, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """``obs[key]``: the group of each cell (categorical); ``obsm['X_<key>']``: the model's cell
+        embedding when it learns one."""
+        import numpy as np
+        import pandas as pd
+
+        data.obs[key] = pd.Categorical(np.asarray(prediction).astype(str))
+        embedding = getattr(model, "embedding_", None)
+        if embedding is not None and np.ndim(embedding) == 2 and np.shape(embedding)[0] == data.n_obs:
+            data.obsm[f"X_{key}"] = np.asarray(embedding, dtype=np.float32)
+
     def write_output(
         self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -366,7 +385,9 @@ class PartitionContract(TaskContract):
             return params, {"n_clusters_source": "user" if given is not None else "model"}
         flag = "--n-clusters-from-labels" if requested == "labels" else "--n-clusters"
         if not has_parameter:
-            raise DanceInputError(f"model '{model_cls.name}' takes no number of clusters (it has no n_clusters parameter); drop {flag}", field=flag)
+            raise DanceInputError(
+                f"model '{model_cls.name}' takes no number of clusters (it has no n_clusters parameter); drop {flag}", field=flag
+            )
         if given is not None:
             raise DanceInputError(f"the number of clusters is given twice (--set n_clusters={given} and {flag}); keep one", field=flag)
         if requested != "labels":

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = [
     "BATCH_METRICS",
@@ -220,6 +221,15 @@ class BatchIntegration(TaskContract):
             metrics["overall"] = 0.6 * metrics["bio_conservation"] + 0.4 * metrics["batch_correction"]
         return metrics
 
+    def store_prediction(
+        self, data: AnnData, prediction: IntegrationOutput, keys: DataKeys, *, key: str, model: DanceModel | None = None
+    ) -> None:
+        """``obsm[key]``: the integrated embedding; ``layers[key]``: the corrected expression of
+        feature-correcting methods."""
+        data.obsm[key] = prediction.embedding
+        if prediction.corrected is not None:
+            data.layers[key] = prediction.corrected
+
     def write_output(
         self, data: AnnData, prediction: IntegrationOutput, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -228,6 +238,39 @@ class BatchIntegration(TaskContract):
         if prediction.corrected is not None:
             out.layers[f"{model_name}_corrected"] = prediction.corrected
         return {"output": out}
+
+    def plot(
+        self,
+        outputs: dict[str, AnnData],
+        prediction: IntegrationOutput,
+        truth: IntegrationTruth | None,
+        keys: DataKeys,
+        *,
+        context: PlotContext,
+        folder: Any,
+    ) -> dict[str, Any]:
+        """``umap.png``: UMAPs of the unintegrated embedding (PCA of log-normalised HVG
+        expression, top row) and of the integrated one (``obsm['X_<model>']``, bottom row),
+        coloured by batch and by cell type when known: batches should mix, types stay apart.
+        The integrated coordinates are kept as ``obsm['X_umap']``."""
+        from pathlib import Path
+
+        from dance.core.plotting.categorical import Colouring
+        from dance.core.plotting.embedding import plot_umaps
+
+        out = outputs["output"]
+        batch = truth.batch if truth is not None else out.obs[keys.batch_key].astype(str).to_numpy()
+        panels = [Colouring("batch", batch)]
+        if truth is not None and truth.labels is not None:
+            panels.append(Colouring("cell type", truth.labels))
+        rep = f"X_{context.model}"
+        embeddings, what = {rep: prediction.embedding}, f"UMAP of {rep}"
+        if truth is not None and truth.unintegrated is not None:
+            embeddings, what = {"unintegrated": truth.unintegrated, **embeddings}, f"UMAP before (top) and after {rep} (bottom)"
+        path = Path(folder) / "umap.png"
+        coords = plot_umaps(embeddings, panels, path, title=context.title(what), seed=context.seed)
+        out.obsm["X_umap"] = coords[rep]
+        return {"plot": path}
 
     def broken_inputs(self, data: AnnData, keys: DataKeys) -> list[BrokenInput]:
         copy = data.copy()

@@ -5,6 +5,17 @@ Input
     ``obs['split']`` marks cells ``train``/``test`` (a seeded stratified 80/20 split is made when
     it is absent). Expression in ``X`` (raw counts in ``layers['counts']`` or ``X`` for models
     that need them).
+Input in two parts: reference and query
+    The everyday workflow (``dance run cell_type_annotation --reference ref.h5ad --data
+    query.h5ad``, or ``run(..., data=query, reference=ref)``): the two are combined into the
+    one AnnData above by :func:`dance.core.data.reference_query.combine_reference_query`.
+    Reference cells are the training cells, query cells the test cells (``obs['split']``); the
+    labels are the reference's, and the query's own ``obs['cell_type']``, when present, is the
+    hidden truth it is scored against (without it the query is annotated and nothing is
+    scored). Genes are those both files hold, in the reference's order (at least 50); query
+    cell names are kept and clashing reference names renamed; both files must hold
+    expression on the same scale (raw counts next to normalised values is refused unless
+    both have raw counts). Only the query cells are written to the output.
 Hold-out
     The labels of the test cells are removed from the copy the model sees.
 Prediction
@@ -31,6 +42,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "CellTypeAnnotation", "CellTypeAnnotationModel"]
 
@@ -109,6 +121,16 @@ class CellTypeAnnotation(TaskContract):
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         return truth.pair(prediction)
 
+    def store_prediction(self, data: AnnData, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """``obs[key]``: the predicted cell type; ``obsm['<key>_proba']``: class probabilities
+        (a DataFrame, one column per type) for models that give them."""
+        import pandas as pd
+
+        data.obs[key] = pd.Categorical(prediction)
+        probabilities = getattr(model, "probabilities_", None)
+        if isinstance(probabilities, pd.DataFrame) and probabilities.shape[0] == data.n_obs:
+            data.obsm[f"{key}_proba"] = probabilities.set_axis(data.obs_names)
+
     def write_output(
         self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -120,6 +142,27 @@ class CellTypeAnnotation(TaskContract):
         if isinstance(probabilities, pd.DataFrame) and probabilities.shape[0] == out.n_obs:
             out.obsm[f"{model_name}_proba"] = probabilities.set_axis(out.obs_names)
         return {"output": out}
+
+    def plot(
+        self, outputs: dict[str, AnnData], prediction: Any, truth: LabelTruth | None, keys: DataKeys, *, context: PlotContext, folder: Any
+    ) -> dict[str, Any]:
+        """``confusion_matrix.png``: the row-normalised confusion matrix of the test cells (true
+        class per row, with its cell count). Without true labels (an unlabelled query),
+        ``predicted_classes.png``: how many test cells each class received."""
+        from pathlib import Path
+
+        from dance.core.plotting.confusion import plot_class_counts, plot_confusion_matrix
+
+        if truth is not None:
+            y_true, y_pred = truth.pair(prediction)
+            path = plot_confusion_matrix(y_true, y_pred, Path(folder) / "confusion_matrix.png", title=context.title("test cells"))
+            return {"plot": path}
+        out = outputs["output"]
+        predicted = out.obs[f"{context.model}_pred"].astype(str)
+        if keys.split_key in out.obs.columns and (out.obs[keys.split_key].astype(str) == "test").any():
+            predicted = predicted[(out.obs[keys.split_key].astype(str) == "test").to_numpy()]
+        path = plot_class_counts(predicted.to_numpy(), Path(folder) / "predicted_classes.png", title=context.title("test cells"))
+        return {"plot": path}
 
     def broken_inputs(self, data: AnnData, keys: DataKeys) -> list[BrokenInput]:
         copy = data.copy()

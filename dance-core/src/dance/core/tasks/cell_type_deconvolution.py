@@ -12,8 +12,8 @@ Prediction
     or an array in the order of :func:`reference_cell_types`); rows are normalised to sum to 1.
 Output
     ``obsm['proportions']`` of ``output.h5ad`` holds the prediction; the truth, when the input
-    had it, is kept as ``obsm['proportions_true']``. ``dance run`` also plots the dominant
-    cell type per spot (PNG).
+    had it, is kept as ``obsm['proportions_true']``. ``dance run`` also maps each cell type's
+    proportion and the dominant cell type per spot (PNG).
 Metrics (``fn(true, predicted)``, spots x types arrays with aligned columns)
     ``mse`` (mean squared error over all entries), ``jsd`` (mean Jensen-Shannon divergence of
     spot distributions, base 2).
@@ -78,6 +78,8 @@ class CellTypeDeconvolutionModel(DanceModel):
     """Base class: ``predict`` returns spots x cell-type proportions."""
 
     task = "cell_type_deconvolution"
+    #: a single spot can be deconvolved; the reference is checked by the contract (two types at least)
+    min_cells = 1
 
     def cell_types(self, data: SpotsAndReference) -> list[str]:
         """The reference's cell types, in the column order predictions use."""
@@ -175,6 +177,12 @@ class CellTypeDeconvolution(TaskContract):
         aligned = prediction.reindex(columns=columns, fill_value=0.0).to_numpy()
         return truth.to_numpy(), aligned
 
+    def store_prediction(
+        self, data: SpotsAndReference, prediction: pd.DataFrame, keys: DataKeys, *, key: str, model: DanceModel | None = None
+    ) -> None:
+        """``spots.obsm[key]``: the proportions (a DataFrame, one column per cell type)."""
+        data.spots.obsm[key] = prediction.set_axis(data.spots.obs_names)
+
     def write_output(
         self, data: SpotsAndReference, prediction: pd.DataFrame, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -195,34 +203,28 @@ class CellTypeDeconvolution(TaskContract):
         context: PlotContext,
         folder: Any,
     ) -> dict[str, Any]:
-        """``dominant_cell_type.png``: each spot coloured by its most abundant predicted cell type,
-        next to the true one when known. Spots without coordinates are laid out on a grid."""
-        import numpy as np
-
-        from dance.core.tasks.spatial_domain import _palette, _tissue_image, plot_spot_panels
+        """``proportions.png``: one map of the spots per cell type coloured by its predicted
+        proportion (shared 0..max scale), the true map under it when known; at most 20 types, the
+        most abundant. ``dominant_cell_type.png``: each spot coloured by its most abundant
+        predicted type, next to the true one. Spots without coordinates are laid out on a grid."""
+        from dance.core.plotting.proportions import dominant_type_panels, plot_proportion_maps
+        from dance.core.plotting.spots import plot_spot_panels, spot_coordinates, tissue_image
 
         spots = outputs["output"]
-        model_name = context.model
-        if keys.spatial_key in spots.obsm:
-            coords = np.asarray(spots.obsm[keys.spatial_key], dtype=float)[:, :2]
-            image = _tissue_image(spots)
-            layout = ""
-        else:
-            side = int(np.ceil(np.sqrt(spots.n_obs)))
-            coords = np.column_stack([np.arange(spots.n_obs) % side, -(np.arange(spots.n_obs) // side)]).astype(float)
-            image, layout = None, " (no coordinates: spots in input order)"
-        types = [str(c) for c in prediction.columns]
-        if truth is not None:
-            types = sorted(set(types) | {str(c) for c in truth.columns})
-        colours = dict(zip(types, _palette(len(types)), strict=True))
-        predicted = prediction.to_numpy().argmax(axis=1)
-        panels = [(f"{model_name}: dominant predicted type{layout}", np.array(prediction.columns.astype(str))[predicted], colours, None)]
-        if truth is not None:
-            true = truth.to_numpy().argmax(axis=1)
-            panels.append(("dominant true type", np.array(truth.columns.astype(str))[true], colours, None))
-        path = Path(folder) / "dominant_cell_type.png"
-        plot_spot_panels(coords, panels, path, image=image, title=context.title(), y_down="spatial" in spots.uns)
-        return {"plot": path}
+        coords, note = spot_coordinates(spots, keys.spatial_key)
+        y_down = "spatial" in spots.uns
+        maps = plot_proportion_maps(
+            coords, prediction, truth, Path(folder) / "proportions.png", title=context.title(), y_down=y_down, note=note
+        )
+        dominant = plot_spot_panels(
+            coords,
+            dominant_type_panels(prediction, truth),
+            Path(folder) / "dominant_cell_type.png",
+            image=tissue_image(spots),
+            title=context.title(f"dominant cell type{f' ({note})' if note else ''}"),
+            y_down=y_down,
+        )
+        return {"plot": maps, "plot_dominant": dominant}
 
     def broken_inputs(self, data: SpotsAndReference, keys: DataKeys) -> list[BrokenInput]:
         copy = data.copy()

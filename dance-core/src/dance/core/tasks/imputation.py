@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from anndata import AnnData
 
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "HeldOutEntries", "Imputation", "ImputationModel"]
 
@@ -106,9 +107,44 @@ class Imputation(TaskContract):
     ) -> tuple[Any, Any]:
         return truth.pair(prediction)
 
+    def store_prediction(self, data: AnnData, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """``layers[key]``: the imputed matrix."""
+        data.layers[key] = prediction
+
     def write_output(
         self, data: AnnData, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
         out = data.copy()
         out.layers[f"{model_name}_imputed"] = prediction
         return {"output": out}
+
+    def plot(
+        self,
+        outputs: dict[str, AnnData],
+        prediction: Any,
+        truth: HeldOutEntries | None,
+        keys: DataKeys,
+        *,
+        context: PlotContext,
+        folder: Any,
+    ) -> dict[str, Any]:
+        """``imputed_vs_observed.png``: imputed against true values of the held-out entries on
+        the scale the metrics use (log1p of counts), as a hexbin density with the y = x line."""
+        from pathlib import Path
+
+        from dance.core.plotting.regression import plot_predicted_vs_observed
+
+        if truth is None:
+            return {}
+        observed, imputed = truth.pair(prediction)
+        path = plot_predicted_vs_observed(
+            observed,
+            imputed,
+            Path(folder) / "imputed_vs_observed.png",
+            title=context.title("held-out entries"),
+            xlabel="held-out true value, log1p(count)",
+            ylabel="imputed value, log1p(count)",
+            note=f"{len(observed):,} held-out entries (zeroed in the model's input)"
+            + (f"; Pearson r {context.metrics['pearson']:.3f}" if "pearson" in context.metrics else ""),
+        )
+        return {"plot": path}

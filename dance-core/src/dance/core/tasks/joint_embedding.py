@@ -2,7 +2,9 @@
 
 Input
     :class:`~dance.core.containers.Modalities` of paired cells (same cells, same order).
-    ``mod1.obs['cell_type']`` (optional) is hidden from the model and used as truth.
+    ``mod1.obs['cell_type']`` (optional) is hidden from the model and used as truth. In the
+    challenge layout the cell types come from a solution file (``--solution``), joined onto
+    ``mod1`` by cell name (:func:`dance.core.data.solutions.merge_solution`).
 Prediction
     The joint embedding, cells x dims.
 Output
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
     from dance.core.containers import Modalities
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "JointEmbedding", "JointEmbeddingModel"]
 
@@ -79,6 +82,11 @@ class JointEmbedding(TaskContract):
 
         return truth, EmbeddingEvaluation(prediction[truth.positions], labels=truth.labels, seed=getattr(model, "seed", 0))
 
+    def store_prediction(self, data: Modalities, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """``obsm[key]`` of both modalities: the joint embedding."""
+        data.mod1.obsm[key] = prediction
+        data.mod2.obsm[key] = prediction
+
     def write_output(
         self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -86,6 +94,29 @@ class JointEmbedding(TaskContract):
         mod1.obsm[f"X_{model_name}"] = prediction
         mod2.obsm[f"X_{model_name}"] = prediction
         return {"output_mod1": mod1, "output_mod2": mod2}
+
+    def plot(
+        self, outputs: dict[str, AnnData], prediction: Any, truth: LabelTruth | None, keys: DataKeys, *, context: PlotContext, folder: Any
+    ) -> dict[str, Any]:
+        """``umap.png``: UMAP of the joint embedding coloured by cell type and by batch when
+        known; the coordinates are kept as ``obsm['X_umap']`` of both outputs."""
+        from pathlib import Path
+
+        from dance.core.plotting.categorical import Colouring, values_at
+        from dance.core.plotting.embedding import plot_umaps
+
+        mod1 = outputs["output_mod1"]
+        panels = []
+        if truth is not None:
+            panels.append(Colouring("cell type", values_at(mod1.n_obs, truth.positions, truth.labels)))
+        if keys.batch_key in mod1.obs.columns:
+            panels.append(Colouring("batch", mod1.obs[keys.batch_key].astype(object).to_numpy()))
+        rep = f"X_{context.model}"
+        path = Path(folder) / "umap.png"
+        coords = plot_umaps({rep: prediction}, panels, path, title=context.title(f"UMAP of {rep}"), seed=context.seed)
+        for stem in ("output_mod1", "output_mod2"):
+            outputs[stem].obsm["X_umap"] = coords[rep]
+        return {"plot": path}
 
 
 def embedding_array(prediction: Any, n_obs: int, what: str) -> Any:

@@ -4,6 +4,10 @@ Input
     :class:`~dance.core.containers.Modalities` of paired cells (same cells, same order) with
     ``mod1.obs['split']`` (a seeded 80/20 split when absent). Training pairs are known to the
     model; test pairs are what it must recover (NeurIPS 2021 "match modality").
+    The challenge form (both modalities with ``obs['split']``, test rows of ``mod2`` unaligned)
+    is taken too: without truth it is run unscored; with the challenge's pairing matrix
+    (``--solution test_sol.h5ad``, test mod1 x test mod2) the test rows of ``mod2`` are first
+    aligned to their ``mod1`` partners (:func:`dance.core.data.solutions.merge_solution`).
 Hold-out
     In the copy the model sees, the test cells of ``mod2`` are shuffled and renamed
     (``test_0``, ``test_1``, ...) and keep only ``obs['split']``; the permutation is the truth.
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
 
     from dance.core.containers import Modalities
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "ModalityMatching", "ModalityMatchingModel"]
 
@@ -135,6 +140,19 @@ class ModalityMatching(TaskContract):
             raise DanceInputError("matching scores must be non-negative", field="prediction")
         return sp.csr_matrix(matrix, dtype=np.float32)
 
+    def store_prediction(self, data: Modalities, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """``mod1.uns[key]``: the test x test score matrix; ``mod1.obs[key]``: the best-matching
+        mod2 test cell of each mod1 test cell (empty for training cells)."""
+        import numpy as np
+
+        train1, train2 = split_masks(data, keys)
+        names2 = np.asarray(data.mod2.obs_names[~train2])
+        best = np.full(data.mod1.n_obs, None, dtype=object)
+        if prediction.shape[1]:
+            best[~train1] = names2[np.asarray(prediction.argmax(axis=1)).ravel()]
+        data.mod1.uns[key] = prediction
+        data.mod1.obs[key] = best
+
     def write_output(
         self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -149,6 +167,26 @@ class ModalityMatching(TaskContract):
         mod1.obs[f"{model_name}_match"] = best
         mod1.uns[f"{model_name}_matching"] = prediction
         return {"output_mod1": mod1, "output_mod2": data.mod2.copy()}
+
+    def plot(
+        self, outputs: dict[str, AnnData], prediction: Any, truth: Any, keys: DataKeys, *, context: PlotContext, folder: Any
+    ) -> dict[str, Any]:
+        """``matching_scores.png``: the row-normalised scores of up to 100 test cells of mod1
+        (a seeded sample) against their true partners, in the same order, so a good matching is
+        a bright diagonal; without the pairing, the first 100 rows and columns as given."""
+        from pathlib import Path
+
+        from dance.core.plotting.matching import plot_matching_scores
+
+        path = plot_matching_scores(
+            prediction,
+            truth,
+            Path(folder) / "matching_scores.png",
+            title=context.title("test cells"),
+            seed=context.seed,
+            names=context.modality_names,
+        )
+        return {"plot": path}
 
 
 def _concat_rows(first: AnnData, second: AnnData) -> AnnData:

@@ -5,8 +5,13 @@ Input
     modality"): ``mod1`` for every cell with ``obs['split']`` (``train``/``test``; a seeded
     80/20 split when absent), ``mod2`` for the training cells (or for every cell, when the truth
     of the test cells is known). The target is ``mod2.X`` as given (e.g. CLR-normalised protein).
+    In the challenge layout (``--data mod1 --data2 train_mod2 --solution test_mod2``) the
+    solution's test cells are added to ``mod2`` (without a split column, the cells of
+    ``train_mod2`` are the training cells) by :func:`dance.core.data.solutions.merge_solution`.
 Hold-out
-    ``mod2`` of the test cells is removed from the copy the model sees; it is the truth.
+    ``mod2`` of the test cells is removed from the copy the model sees; it is the truth. When
+    ``mod2`` holds only the training cells (new cells to predict, no truth), the run predicts
+    and scores nothing.
 Prediction
     ``mod2`` values for every cell of ``mod1``: a cells x mod2-features matrix.
 Output
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
 
     from dance.core.containers import Modalities
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "ModalityPrediction", "ModalityPredictionModel", "PredictionTruth"]
 
@@ -99,13 +105,20 @@ class ModalityPrediction(TaskContract):
         if stage == "evaluate" and data.mod2.n_obs != data.mod1.n_obs:
             raise DanceInputError("evaluation needs mod2 for every cell of mod1 (the test cells' truth)", field="mod2.obs_names")
 
-    def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, PredictionTruth]:
+    def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, PredictionTruth | None]:
         import numpy as np
         import pandas as pd
         import scipy.sparse as sp
 
         from dance.core.containers import Modalities
 
+        if data.mod2.n_obs != data.mod1.n_obs:
+            # mod2 of the training cells only (mod1's split marks them): predict the test cells'
+            # mod2 with nothing to score it against, the everyday use on new cells
+            self.validate(data, keys, stage="fit")
+            mod1 = data.mod1.copy()
+            mod1.obs[keys.split_key] = pd.Categorical(mod1.obs[keys.split_key].astype(str), categories=["train", "test"])
+            return Modalities(mod1, data.mod2.copy(), data.names), None
         self.validate(data, keys, stage="evaluate")
         split = ensure_split(data.mod1, keys, seed=seed, stratify=True, test_fraction=self.test_fraction)
         mod1 = data.mod1.copy()
@@ -128,6 +141,13 @@ class ModalityPrediction(TaskContract):
     ) -> tuple[Any, Any]:
         return truth.values, prediction[truth.positions]
 
+    def store_prediction(self, data: Modalities, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """``mod1.obsm[key]``: the predicted mod2 of every mod1 cell (a DataFrame, one column per
+        mod2 feature)."""
+        import pandas as pd
+
+        data.mod1.obsm[key] = pd.DataFrame(prediction, index=data.mod1.obs_names, columns=data.mod2.var_names.astype(str))
+
     def write_output(
         self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -136,3 +156,34 @@ class ModalityPrediction(TaskContract):
         predicted = AnnData(X=prediction, obs=data.mod1.obs.copy(), var=data.mod2.var.copy())
         predicted.uns["dance_model"] = model_name
         return {"output_mod1": data.mod1.copy(), "output_mod2_pred": predicted}
+
+    def plot(
+        self,
+        outputs: dict[str, AnnData],
+        prediction: Any,
+        truth: PredictionTruth | None,
+        keys: DataKeys,
+        *,
+        context: PlotContext,
+        folder: Any,
+    ) -> dict[str, Any]:
+        """``predicted_vs_observed.png``: predicted against true values of every feature of the
+        test cells (the entries the RMSE averages over), as a hexbin density with the y = x line."""
+        from pathlib import Path
+
+        from dance.core.plotting.regression import plot_predicted_vs_observed
+
+        if truth is None:
+            return {}
+        observed, predicted = self.evaluation_inputs(prediction, truth, keys)
+        target = context.modality_names[1]
+        path = plot_predicted_vs_observed(
+            observed,
+            predicted,
+            Path(folder) / "predicted_vs_observed.png",
+            title=context.title("test cells"),
+            xlabel=f"observed {target} value",
+            ylabel=f"predicted {target} value",
+            note=f"{observed.shape[0]:,} test cells x {observed.shape[1]:,} features",
+        )
+        return {"plot": path}

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from dance.core.containers import Modalities
     from dance.core.keys import DataKeys
+    from dance.core.plotting.context import PlotContext
 
 __all__ = ["SPEC", "MultiomicsIntegration", "MultiomicsIntegrationModel", "MultiomicsTruth"]
 
@@ -110,6 +111,11 @@ class MultiomicsIntegration(TaskContract):
             raise DanceInputError(f"the two embeddings must share dimensions; got {emb1.shape[1]} and {emb2.shape[1]}", field="prediction")
         return emb1, emb2
 
+    def store_prediction(self, data: Modalities, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
+        """``obsm[key]`` of each modality: its cells in the shared space."""
+        data.mod1.obsm[key] = prediction[0]
+        data.mod2.obsm[key] = prediction[1]
+
     def write_output(
         self, data: Modalities, prediction: Any, keys: DataKeys, *, model_name: str, model: DanceModel | None = None
     ) -> dict[str, AnnData]:
@@ -117,3 +123,36 @@ class MultiomicsIntegration(TaskContract):
         mod1.obsm[f"X_{model_name}"] = prediction[0]
         mod2.obsm[f"X_{model_name}"] = prediction[1]
         return {"output_mod1": mod1, "output_mod2": mod2}
+
+    def plot(
+        self,
+        outputs: dict[str, AnnData],
+        prediction: Any,
+        truth: MultiomicsTruth | None,
+        keys: DataKeys,
+        *,
+        context: PlotContext,
+        folder: Any,
+    ) -> dict[str, Any]:
+        """``umap.png``: one UMAP of both modalities' cells in the shared space, coloured by
+        modality (well aligned: mixed), then by cell type, one panel per modality (mod1's labels;
+        mod2's from the truth when known) in the same colours: aligned types sit in the same
+        place in both. Each output keeps its cells' coordinates as ``obsm['X_umap']``."""
+        from pathlib import Path
+
+        import numpy as np
+
+        from dance.core.plotting.embedding import modality_panels, plot_umaps
+
+        mod1, mod2 = outputs["output_mod1"], outputs["output_mod2"]
+        labels1 = mod1.obs[keys.label_key].astype(object).to_numpy() if keys.label_key in mod1.obs.columns else None
+        if labels1 is None and truth is not None:
+            labels1 = truth.labels1
+        labels2 = truth.labels2 if truth is not None else None
+        panels = modality_panels((mod1.n_obs, mod2.n_obs), (labels1, labels2), context.modality_names)
+        rep = f"X_{context.model}"
+        path = Path(folder) / "umap.png"
+        stacked = np.vstack([np.asarray(prediction[0]), np.asarray(prediction[1])])
+        coords = plot_umaps({rep: stacked}, panels, path, title=context.title(f"UMAP of {rep}, both modalities"), seed=context.seed)[rep]
+        mod1.obsm["X_umap"], mod2.obsm["X_umap"] = coords[: mod1.n_obs], coords[mod1.n_obs :]
+        return {"plot": path}

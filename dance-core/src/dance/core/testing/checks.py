@@ -97,12 +97,33 @@ def _equal_predictions(a: Any, b: Any) -> bool:
 
 
 # ---------------------------------------------------------------------- checks
+PLACEHOLDER_CITATIONS = {"", "none", "null", "n/a", "na", "-", "?", "todo", "tbd", "tba", "fixme", "xxx", "unknown", "citation", "paper"}
+
+
+def citation_problem(citation: str | None) -> str | None:
+    """Why ``citation`` does not name a paper (None when it does): missing, a placeholder such as
+    ``TODO`` or ``none``, or no year / DOI / URL to find the paper by."""
+    import re
+
+    text = (citation or "").strip()
+    word = text.lower().strip(".!:")
+    if word in PLACEHOLDER_CITATIONS or re.match(r"^(todo|tbd|fixme|xxx)\b", word):
+        return "is missing" if not text else f"'{text}' is a placeholder"
+    if not re.search(r"\b(1[89]|20)\d\d\b|doi\.org|\b10\.\d{4,}/|arxiv|https?://", text, flags=re.IGNORECASE):
+        return f"'{text}' names no year, DOI or URL to find the paper by"
+    return None
+
+
 def check_spec_valid(spec: ModelSpec, registry: Registry) -> None:
-    """The spec validates and names a registered task."""
+    """The spec validates, names a registered task and cites the paper the method comes from."""
     again = ModelSpec.model_validate(spec.model_dump())
     assert again == spec, "the spec does not survive a validation round trip"
     assert spec.task in {t.name for t in registry.tasks()}, f"task '{spec.task}' is not registered"
-    assert spec.citation, f"{spec.label} has no citation: name the paper the method comes from"
+    problem = citation_problem(spec.citation)
+    assert problem is None, (
+        f"{spec.label}: citation {problem}; name the paper the method comes from "
+        "(authors, year, title, venue), e.g. 'Traag, Waltman & van Eck (2019) From Louvain to Leiden. Sci Rep 9:5233'"
+    )
 
 
 def check_target_resolves(spec: ModelSpec, registry: Registry) -> None:
@@ -130,6 +151,25 @@ def check_plugin_import_is_light(spec: ModelSpec, registry: Registry) -> None:
     assert completed.returncode == 0, f"importing plugin module {record.module} failed: {completed.stderr[-500:]}"
     heavy = json.loads(completed.stdout.strip().splitlines()[-1])
     assert not heavy, f"importing plugin module {record.module} imports {heavy}; import them inside the model instead"
+
+
+def check_model_import_is_light(spec: ModelSpec, registry: Registry) -> None:
+    """Importing the module of the model's target imports no deep-learning library or scanpy
+    (``dance info`` imports it to read the parameters, default pipeline and docstring)."""
+    module = spec.target.partition(":")[0]
+    code = (
+        "import importlib, json, sys; importlib.import_module(sys.argv[1]); "
+        f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]))"
+    )
+    # the child sees the same import path as this process (models under test may not be installed)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    completed = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, timeout=120, env=env)
+    assert completed.returncode == 0, f"importing model module {module} failed: {completed.stderr[-500:]}"
+    heavy = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert not heavy, (
+        f"{spec.label}: importing its module {module} imports {heavy}; import them inside _fit / _predict "
+        "(keep the torch.nn.Module in a separate module) so `dance info` and `dance list` stay fast"
+    )
 
 
 def check_fit_returns_self(spec: ModelSpec, registry: Registry) -> None:
@@ -210,6 +250,7 @@ CHECKS: tuple[Callable[[ModelSpec, Any], None], ...] = (
     check_spec_valid,
     check_target_resolves,
     check_plugin_import_is_light,
+    check_model_import_is_light,
     check_fit_returns_self,
     check_predict_contract,
     check_score_returns_metrics,

@@ -128,6 +128,10 @@ def highly_variable_genes(
 
 def scale(adata: AnnData, *, max_value: float | None = 10.0, zero_center: bool = True) -> AnnData:
     """Scale each gene to unit variance (and zero mean), clipping at ``max_value``."""
+    if zero_center and sp.issparse(adata.X):
+        # centring makes the matrix dense anyway; doing it here says so, instead of scanpy's
+        # "zero-centering a sparse array/matrix densifies it" warning on every such run
+        adata.X = adata.X.toarray()
     sc.pp.scale(adata, max_value=max_value, zero_center=zero_center)
     return adata
 
@@ -136,7 +140,10 @@ def pca(adata: AnnData, *, n_comps: int = 50, seed: int = 0, key_added: str = "X
     """Principal components of ``X`` into ``obsm[key_added]`` (capped by the data's size)."""
     n = int(min(n_comps, adata.n_obs - 1, adata.n_vars - 1))
     if n < 1:
-        raise DanceInputError(f"PCA needs at least 2 cells and 2 genes; got {adata.shape}", field="X")
+        raise DanceInputError(
+            f"the pca step got {adata.n_obs} cell(s) x {adata.n_vars} gene(s) from the steps before it; PCA needs at least 2 of each",
+            field="X",
+        )
     embedding = sc.pp.pca(adata.X, n_comps=n, random_state=seed, return_info=False)
     adata.obsm[key_added] = np.asarray(embedding, dtype=np.float32)
     return adata

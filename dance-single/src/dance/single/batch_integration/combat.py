@@ -43,7 +43,11 @@ class ComBat(BatchIntegrationModel):
             adata = data.copy()
             adata.X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
         adata.obs[self.keys.batch_key] = adata.obs[self.keys.batch_key].astype(str).astype("category")
-        corrected = np.nan_to_num(np.asarray(sc.pp.combat(adata, key=self.keys.batch_key, inplace=False), dtype=np.float32))
+        # scanpy's empirical-Bayes loop divides by the previous estimate, which is 0 for genes
+        # without variance in a batch; those come out as NaN and are zeroed below
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corrected = sc.pp.combat(adata, key=self.keys.batch_key, inplace=False)
+        corrected = np.nan_to_num(np.asarray(corrected, dtype=np.float32))
         self.output_ = IntegrationOutput(embedding=corrected) if self.params.use_rep is not None else corrected
 
     def _predict(self, data: Any) -> Any:

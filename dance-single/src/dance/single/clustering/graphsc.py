@@ -6,20 +6,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from pydantic import Field
 
 from dance.core import ModelParams
-from dance.core import validation as v
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
 from dance.single.clustering._common import resolve_n_clusters, torch_generator
-from dance.single.clustering.graphsc_module import GraphSCAutoencoder, inner_product_loss
-from dance.single.nn.autoencoder import iterate_minibatches
-from dance.single.nn.clustering import kmeans_centres
-from dance.single.nn.graphs import sparse_adjacency
 
 if TYPE_CHECKING:
+    import torch
     from anndata import AnnData
 
 __all__ = ["CellGeneGraph", "GraphSC", "build_cell_gene_graph"]
@@ -48,6 +43,10 @@ class CellGeneGraph:
         """``(x, adjacency, targets)`` of the subgraph feeding the given cells: every gene node plus
         the batch's cells (the one-hop neighbourhood graph-sc's full-neighbour sampler gives a
         one-layer GCN), the adjacency as a sparse ``adj_t`` (row = receiving node)."""
+        import torch
+
+        from dance.single.nn.graphs import sparse_adjacency
+
         n_genes, n_batch = self.n_genes, len(cells)
         into_cells = sp.hstack([self.cell_weights[cells], sp.diags(self.self_weights[cells])])
         adjacency = sp.vstack([sp.csr_matrix((n_genes, n_genes + n_batch), dtype=np.float32), into_cells]).tocsr()
@@ -153,6 +152,8 @@ class GraphSC(ClusteringModel):
         return tuple(steps)
 
     def _edge_weights(self, data: AnnData) -> sp.csr_matrix:
+        from dance.core import validation as v
+
         if self.params.edge_weights == "per_cell" and "cell_gene_weight" in data.layers:
             return sp.csr_matrix(data.layers["cell_gene_weight"])
         counts = sp.csr_matrix(v.counts_matrix(data, self.keys), dtype=np.float64)
@@ -162,7 +163,14 @@ class GraphSC(ClusteringModel):
         return sp.diags(1.0 / np.where(totals > 0, totals, 1.0)) @ counts
 
     def _fit(self, data: AnnData) -> None:
+        import torch
         from tqdm.auto import tqdm
+
+        from dance.core.seeding import seed_everything
+        from dance.single.clustering.graphsc_module import GraphSCAutoencoder, inner_product_loss
+        from dance.single.nn.autoencoder import iterate_minibatches
+
+        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
 
         p = self.params
         self.notes_: dict[str, Any] = {}
@@ -196,6 +204,8 @@ class GraphSC(ClusteringModel):
     def _cluster_embedding(self) -> None:
         p = self.params
         if p.n_clusters is not None and p.cluster_method == "kmeans":
+            from dance.single.nn.clustering import kmeans_centres
+
             resolve_n_clusters(self)
             _, self.labels_ = kmeans_centres(self.embedding_, p.n_clusters, seed=self.seed, n_init=p.kmeans_n_init)
             self.notes_["clustering"] = "k-means"

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from dance.single.clustering.scdeepcluster import ScDeepCluster
-from dance.single.nn.clustering import soft_assignment
-from dance.single.nn.likelihoods import zinb_loss
 
 if TYPE_CHECKING:
+    import torch
     from anndata import AnnData
 
 __all__ = ["PairwiseConstraints", "ScDCC", "draw_pairwise_constraints", "pairwise_loss"]
@@ -62,6 +60,8 @@ def pairwise_loss(q1: torch.Tensor, q2: torch.Tensor, kind: str, eps: float = 1e
     """scDCC's constraint losses on soft assignments: must-link ``-log Σ_j q1_j q2_j`` (the two cells
     fall in the same cluster), cannot-link ``-log(1 - Σ_j q1_j q2_j)``; mean over pairs.
     """
+    import torch
+
     same = torch.sum(q1 * q2, dim=1)
     if kind == "must_link":
         return torch.mean(-torch.log(same + eps))
@@ -138,6 +138,11 @@ class ScDCC(ScDeepCluster):
     ) -> None:
         if constraints is None:
             return
+        import torch
+
+        from dance.single.nn.clustering import soft_assignment
+        from dance.single.nn.likelihoods import zinb_loss
+
         p = self.params
         module, centres = self.module_, self.centres_
         device = x.device

@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from dance.core import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
 from dance.single.clustering._common import expression_tensors, resolve_n_clusters, torch_generator
-from dance.single.nn.autoencoder import DenoisingZINBAutoencoder, encode_in_batches, pretrain_zinb_autoencoder
-from dance.single.nn.clustering import changed_fraction, kl_clustering_loss, kmeans_centres, soft_assignment, target_distribution
-from dance.single.nn.likelihoods import zinb_loss
 
 if TYPE_CHECKING:
+    import torch
     from anndata import AnnData
 
 __all__ = ["ScDeepCluster"]
@@ -82,6 +79,14 @@ class ScDeepCluster(ClusteringModel):
 
     # ------------------------------------------------------------------ training
     def _fit(self, data: AnnData) -> None:
+        import torch
+
+        from dance.core.seeding import seed_everything
+        from dance.single.nn.autoencoder import DenoisingZINBAutoencoder, encode_in_batches, pretrain_zinb_autoencoder
+        from dance.single.nn.clustering import kmeans_centres, soft_assignment
+
+        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
+
         p = self.params
         self.notes_: dict[str, Any] = {}
         device = self.device_
@@ -133,7 +138,12 @@ class ScDeepCluster(ClusteringModel):
     ) -> tuple[int, bool, float]:
         """DEC refinement (the authors' loop: sequential mini-batches, Adadelta); returns
         ``(epochs run, converged, last epoch's mean loss)``."""
+        import torch
         from tqdm.auto import tqdm
+
+        from dance.single.nn.autoencoder import encode_in_batches
+        from dance.single.nn.clustering import changed_fraction, kl_clustering_loss, soft_assignment, target_distribution
+        from dance.single.nn.likelihoods import zinb_loss
 
         p = self.params
         module, centres = self.module_, self.centres_

@@ -5,22 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from pydantic import Field
 
 from dance.core import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
 from dance.single.clustering._common import expression_tensors, resolve_n_clusters, torch_generator
-from dance.single.clustering.scdsc_module import ScDSCNetwork
-from dance.single.nn.autoencoder import encode_in_batches, iterate_minibatches
-from dance.single.nn.clustering import kmeans_centres, target_distribution
-from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
-from dance.single.nn.likelihoods import zinb_loss
 
 if TYPE_CHECKING:
+    import torch
     from anndata import AnnData
+
+    from dance.single.clustering.scdsc_module import ScDSCNetwork
 
 __all__ = ["ScDSC"]
 
@@ -107,7 +103,18 @@ class ScDSC(ClusteringModel):
         )
 
     def _fit(self, data: AnnData) -> None:
+        import torch
+        import torch.nn.functional as F
         from tqdm.auto import tqdm
+
+        from dance.core.seeding import seed_everything
+        from dance.single.clustering.scdsc_module import ScDSCNetwork
+        from dance.single.nn.autoencoder import encode_in_batches
+        from dance.single.nn.clustering import kmeans_centres, target_distribution
+        from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
+        from dance.single.nn.likelihoods import zinb_loss
+
+        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
 
         p = self.params
         self.notes_: dict[str, Any] = {}
@@ -169,7 +176,11 @@ class ScDSC(ClusteringModel):
 
     def _pretrain(self, network: ScDSCNetwork, x: torch.Tensor, generator: torch.Generator) -> None:
         """Pretrain the autoencoder on the reconstruction MSE (Adam, shuffled mini-batches)."""
+        import torch
+        import torch.nn.functional as F
         from tqdm.auto import tqdm
+
+        from dance.single.nn.autoencoder import iterate_minibatches
 
         p = self.params
         ae = network.ae

@@ -5,18 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from dance.core import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
 from dance.single.clustering._common import expression_tensors, resolve_n_clusters
-from dance.single.clustering.sctag_module import ScTAGNetwork
-from dance.single.nn.clustering import kl_clustering_loss, kmeans_centres, target_distribution
-from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
-from dance.single.nn.likelihoods import zinb_loss
-from dance.single.nn.reconstruction import inner_product_mse
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -105,7 +99,17 @@ class ScTAG(ClusteringModel):
         )
 
     def _fit(self, data: AnnData) -> None:
+        import torch
         from tqdm.auto import tqdm
+
+        from dance.core.seeding import seed_everything
+        from dance.single.clustering.sctag_module import ScTAGNetwork
+        from dance.single.nn.clustering import kl_clustering_loss, kmeans_centres, target_distribution
+        from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
+        from dance.single.nn.likelihoods import zinb_loss
+        from dance.single.nn.reconstruction import inner_product_mse
+
+        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
 
         p = self.params
         self.notes_: dict[str, Any] = {}

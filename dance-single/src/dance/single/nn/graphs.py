@@ -80,4 +80,5 @@ def sparse_adjacency(adjacency: Any, device: str | torch.device = "cpu") -> torc
             torch.from_numpy(csr.indices.astype(np.int64)),
             torch.from_numpy(csr.data),
             size=csr.shape,
+            check_invariants=False,  # a sorted scipy CSR is valid by construction; torch warns when left implicit
         ).to(device)

@@ -5,17 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
-import torch
 from pydantic import Field
 
 from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_deconvolution import CellTypeDeconvolutionModel
-from dance.spatial.deconvolution.dstg_module import DSTGModule, soft_cross_entropy
-from dance.spatial.deconvolution.signatures import dense
-from dance.spatial.nn import sparse_tensor
-from dance.spatial.pseudospots import dstg_pseudospots
 
 
 def _log_normalize(x: np.ndarray) -> np.ndarray:
@@ -161,6 +155,11 @@ class DSTG(CellTypeDeconvolutionModel):
     quick_params = {"n_pseudo": 60, "epochs": 10}
 
     def _fit(self, data: Any) -> None:
+        import pandas as pd
+
+        from dance.spatial.deconvolution.signatures import dense
+        from dance.spatial.pseudospots import dstg_pseudospots
+
         self.cell_types_ = self.cell_types(data)
         genes = data.spots.var_names.intersection(data.reference.var_names)
         reference = data.reference[:, genes]
@@ -209,6 +208,16 @@ class DSTG(CellTypeDeconvolutionModel):
         return sp.csr_matrix(scale @ adjacency @ scale), info
 
     def _predict(self, data: Any) -> Any:
+        import pandas as pd
+        import torch
+
+        from dance.core.seeding import seed_everything
+        from dance.spatial.deconvolution.dstg_module import DSTGModule, soft_cross_entropy
+        from dance.spatial.deconvolution.signatures import dense
+        from dance.spatial.nn import sparse_tensor
+
+        seed_everything(self.seed)  # again now that torch is imported: predict() seeds torch only when it already is
+
         p = self.params
         real = dense(data.spots[:, self.genes_].X)
         pseudo = self.pseudo_x_

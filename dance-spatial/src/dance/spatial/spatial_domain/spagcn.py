@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from dance.core.community import communities
@@ -13,9 +12,9 @@ from dance.core.models.base import ModelParams
 from dance.core.neighbors import knn_graph_matrices
 from dance.core.tasks.spatial_domain import SpatialDomainModel
 from dance.core.transforms.pipeline import step
-from dance.spatial.graphs import gaussian_adjacency, pairwise_distances, search_length_scale
-from dance.spatial.spatial_domain.common import refine_domains, renumber
-from dance.spatial.spatial_domain.spagcn_module import SpaGCNModule, kl_divergence, target_distribution
+
+if TYPE_CHECKING:
+    import torch
 
 
 class SpaGCN(SpatialDomainModel):
@@ -85,6 +84,10 @@ class SpaGCN(SpatialDomainModel):
 
     # ------------------------------------------------------------------ training
     def _train(self, x: torch.Tensor, adj: torch.Tensor, resolution: float, epochs: int) -> tuple[np.ndarray, dict[str, Any]]:
+        import torch
+
+        from dance.spatial.spatial_domain.spagcn_module import SpaGCNModule, kl_divergence, target_distribution
+
         generator = torch.Generator().manual_seed(self.seed)
         module = SpaGCNModule(x.shape[1], x.shape[1], generator=generator).to(self.device_)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.params.lr, weight_decay=0.0)
@@ -140,6 +143,14 @@ class SpaGCN(SpatialDomainModel):
         return res, run + 1
 
     def _fit(self, data: Any) -> None:
+        import torch
+
+        from dance.core.seeding import seed_everything
+        from dance.spatial.graphs import gaussian_adjacency, pairwise_distances, search_length_scale
+        from dance.spatial.spatial_domain.common import refine_domains, renumber
+
+        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
+
         p = self.params
         key = "spatial_histology" if p.histology else self.keys.spatial_key
         coords = np.asarray(data.obsm[key], dtype=np.float64)

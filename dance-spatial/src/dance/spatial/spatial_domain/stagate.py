@@ -6,19 +6,13 @@ from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from pydantic import Field
-from tqdm.auto import tqdm
 
 from dance.core.community import communities
 from dance.core.models.base import ModelParams
 from dance.core.neighbors import knn_graph_matrices
 from dance.core.tasks.spatial_domain import SpatialDomainModel
 from dance.core.transforms.pipeline import step
-from dance.spatial.graphs import as_dense
-from dance.spatial.nn import EdgeAggregation
-from dance.spatial.spatial_domain.common import renumber
-from dance.spatial.spatial_domain.stagate_module import STAGATEModule
 
 
 class STAGATE(SpatialDomainModel):
@@ -89,6 +83,17 @@ class STAGATE(SpatialDomainModel):
         return edges[:, keep], int(labels.max()) + 1
 
     def _fit(self, data: Any) -> None:
+        import torch
+        from tqdm.auto import tqdm
+
+        from dance.core.seeding import seed_everything
+        from dance.spatial.graphs import as_dense
+        from dance.spatial.nn import EdgeAggregation
+        from dance.spatial.spatial_domain.common import renumber
+        from dance.spatial.spatial_domain.stagate_module import STAGATEModule
+
+        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
+
         p = self.params
         graph = sp.coo_matrix(data.obsp["spatial_connectivities"])
         loops = np.arange(data.n_obs)
