@@ -48,7 +48,10 @@ def test_run_each_task_on_its_embedded_default(task, tmp_path):
     # library warnings known to be harmless are silenced in our own calls; none may reach the user
     assert "Warning" not in completed.stderr, completed.stderr
     assert (tmp_path / "result.json").is_file() and (tmp_path / "metrics.csv").is_file()
-    assert any(name.endswith(".h5ad") for name in json.loads((tmp_path / "result.json").read_text())["outputs"].values())
+    outputs = json.loads((tmp_path / "result.json").read_text())["outputs"]
+    assert any(name.endswith(".h5ad") for name in outputs.values())
+    # every task writes its figure next to the results
+    assert outputs["plot"].endswith(".png") and (tmp_path / outputs["plot"].rsplit("/", 1)[-1]).stat().st_size > 10_000
     if task in FLOORS:
         metric, floor = FLOORS[task]
         assert result["metrics"][metric] > floor

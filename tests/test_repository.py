@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import tomllib
 from support import ROOT
 
@@ -46,17 +47,18 @@ def test_domain_packages_depend_on_core_and_cli_and_core_has_no_deep_learning():
     assert not re.search(r"\b(torch|torch-geometric|dgl|tensorflow|jax)\b", core)
 
 
-def test_the_plugin_docs_pyproject_is_complete_enough_for_pip():
+@pytest.mark.parametrize("document", ["README.md", "docs/plugins.md"])
+def test_the_plugin_pyproject_snippets_are_complete_enough_for_pip(document):
     """The pyproject snippet a plugin author copies names a build backend, a version and the entry point."""
-    docs = (ROOT / "docs" / "plugins.md").read_text()
-    snippet = re.search(r"```toml\n# pyproject.toml\n(.*?)\n```", docs, re.S)
-    assert snippet, "docs/plugins.md has no pyproject.toml snippet"
-    data = tomllib.loads(snippet.group(1))
-    assert data["build-system"]["requires"] and data["build-system"]["build-backend"]
-    assert data["project"]["name"] and data["project"]["version"]
-    assert "dance.plugins" in data["project"]["entry-points"]
-    assert any("dance-core" in d for d in data["project"]["dependencies"])
-    assert "pytest" in " ".join(data["project"]["optional-dependencies"]["test"])
+    snippets = re.findall(r"```toml\n(.*?)\n```", (ROOT / document).read_text(), re.S)
+    assert snippets, f"{document} has no pyproject.toml snippet"
+    for snippet in snippets:
+        data = tomllib.loads(snippet)
+        assert data["build-system"]["requires"] and data["build-system"]["build-backend"]
+        assert data["project"]["name"] and data["project"]["version"]
+        assert "dance.plugins" in data["project"]["entry-points"]
+        assert any("dance-core" in d for d in data["project"]["dependencies"])
+        assert "pytest" in " ".join(data["project"]["optional-dependencies"]["test"])
 
 
 def test_info_and_data_list_import_no_model_library():
