@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from threadpoolctl import threadpool_limits
 
 from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_deconvolution import CellTypeDeconvolutionModel
@@ -190,6 +189,8 @@ class CARD(CellTypeDeconvolutionModel):
         self.signature_ = signature[:, mask]
 
     def _predict(self, data: Any) -> Any:
+        from threadpoolctl import threadpool_limits
+
         p = self.params
         x = dense(data.spots[:, self.genes_].X)
         detected = x.sum(axis=0) > 0

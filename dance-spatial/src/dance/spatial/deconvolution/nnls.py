@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy.optimize import nnls
 
 from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_deconvolution import CellTypeDeconvolutionModel
@@ -36,6 +35,8 @@ class NNLS(CellTypeDeconvolutionModel):
         self.signature_ = signature[:, keep]
 
     def _predict(self, data: Any) -> Any:
+        from scipy.optimize import nnls
+
         spots = dense(data.spots[:, self.genes_].X)
         weights = np.vstack([nnls(self.signature_.T, spot)[0] for spot in spots])
         totals = weights.sum(axis=1, keepdims=True)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import nnls
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -33,4 +32,6 @@ def signature_matrix(reference: AnnData, keys: DataKeys, cell_types: list[str]) 
         return np.vstack([x[labels == t].mean(axis=0) for t in cell_types])
     proportions = reference.obsm[keys.proportions_key]
     p = proportions[cell_types].to_numpy() if isinstance(proportions, pd.DataFrame) else np.asarray(proportions, dtype=np.float64)
+    from scipy.optimize import nnls
+
     return np.column_stack([nnls(p, x[:, g])[0] for g in range(x.shape[1])])

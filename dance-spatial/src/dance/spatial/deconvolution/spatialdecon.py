@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy.optimize import minimize
 
 from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_deconvolution import CellTypeDeconvolutionModel
@@ -32,6 +31,8 @@ def lognormal_fit(
     zero weight are ignored."""
     use = weights > 0
     y, x, w = np.log(np.maximum(y[use], epsilon)), profiles[use], weights[use]
+
+    from scipy.optimize import minimize
 
     def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
         fitted = background + x @ beta

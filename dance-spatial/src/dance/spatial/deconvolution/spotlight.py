@@ -7,9 +7,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy.optimize import nnls
-from scipy.stats import rankdata
-from threadpoolctl import threadpool_limits
 
 from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_deconvolution import CellTypeDeconvolutionModel
@@ -19,6 +16,8 @@ from dance.spatial.deconvolution.signatures import dense
 def mean_auc(x: np.ndarray, labels: np.ndarray, types: list[str]) -> np.ndarray:
     """Types x genes: for each type, the AUC of each gene against every other type, averaged
     over the other types (scran's ``scoreMarkers`` ``mean.AUC``)."""
+    from scipy.stats import rankdata
+
     k = len(types)
     auc = np.zeros((k, k, x.shape[1]))
     groups = [np.flatnonzero(labels == t) for t in types]
@@ -164,6 +163,7 @@ class SPOTlight(CellTypeDeconvolutionModel):
 
     def _fit(self, data: Any) -> None:
         import scanpy as sc
+        from threadpoolctl import threadpool_limits
 
         p = self.params
         spots, reference = data.spots, data.reference
@@ -241,6 +241,8 @@ class SPOTlight(CellTypeDeconvolutionModel):
         self.notes_ = {"n_genes": len(gene_index), "n_markers": int(sum(len(m) for m in markers.values())), "nmf_iterations": iterations}
 
     def _predict(self, data: Any) -> Any:
+        from scipy.optimize import nnls
+
         y = _scale_genes(dense(data.spots[:, self.genes_].X)).T  # genes x spots
         proportions = np.zeros((y.shape[1], len(self.cell_types_)))
         for s in range(y.shape[1]):
