@@ -87,6 +87,6 @@ def test_edge_weight_options(unlabelled_counts, edge_weights):
 def test_graphsc_on_mouse_bladder(shared_data_env, tmp_path):
     """DANCE's mouse bladder set with 10 training epochs instead of 100; measured ARI 0.61 (DANCE
     reports 0.68 at full length). Full-length runs on all three sets: benchmarks/clustering.py."""
-    result = run("clustering", "graphsc", "mouse_bladder", seed=0, out=tmp_path, device="cpu", params={"epochs": 10})
+    result = run("clustering", "graphsc", "mouse_bladder", seed=0, out=tmp_path, device="cpu", params={"epochs": 10}, n_clusters="labels")
     assert result.metrics["ari"] > 0.52
     assert result.notes["clustering"] == "k-means"

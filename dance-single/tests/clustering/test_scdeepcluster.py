@@ -49,6 +49,6 @@ def test_scdeepcluster_on_mouse_bladder(shared_data_env, tmp_path):
     an earlier environment: 0.560 ± 0.009; DANCE reports 0.56). Shortened training (20 + 30 epochs)
     was too seed- and version-sensitive for a floor: 0.500 / 0.486 / 0.660 on seeds 0-2 today, 0.63
     on seed 0 before. All three sets: benchmarks/clustering.py."""
-    result = run("clustering", "scdeepcluster", "mouse_bladder", seed=0, out=tmp_path, device="cpu")
+    result = run("clustering", "scdeepcluster", "mouse_bladder", seed=0, out=tmp_path, device="cpu", n_clusters="labels")
     assert result.metrics["ari"] > 0.50
     assert result.notes["n_clusters_source"] == "labels" and result.notes["n_clusters_found"] == 16

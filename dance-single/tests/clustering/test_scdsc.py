@@ -62,6 +62,15 @@ def test_scdsc_on_mouse_bladder(shared_data_env, tmp_path):
     0.49 on seed 0 in an earlier environment, 0.614 / 0.578 / 0.562 on seeds 0-2 on 2026-12-05 (DANCE reports 0.65 at
     full length). Full-length runs on all three sets:
     benchmarks/clustering.py."""
-    result = run("clustering", "scdsc", "mouse_bladder", seed=0, out=tmp_path, device="cpu", params={"pretrain_epochs": 30, "epochs": 30})
+    result = run(
+        "clustering",
+        "scdsc",
+        "mouse_bladder",
+        seed=0,
+        out=tmp_path,
+        device="cpu",
+        params={"pretrain_epochs": 30, "epochs": 30},
+        n_clusters="labels",
+    )
     assert result.metrics["ari"] > 0.42
     assert result.notes["n_clusters_found"] <= 16

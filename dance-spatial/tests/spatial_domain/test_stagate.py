@@ -103,5 +103,7 @@ def test_radius_graph_connects_only_direct_neighbours():
 @pytest.mark.slow
 def test_stagate_on_mouse_olfactory_bulb(shared_data_env, tmp_path):
     # 300 of the default 1,000 epochs keep this test near 22 s of CPU (the default takes ~80 s and reached ARI 0.441)
-    result = run("spatial_domain", "stagate", "mouse_olfactory_bulb", params={"epochs": 300}, seed=0, out=tmp_path, device="cpu")
+    result = run(
+        "spatial_domain", "stagate", "mouse_olfactory_bulb", params={"epochs": 300}, seed=0, out=tmp_path, device="cpu", n_clusters="labels"
+    )
     assert result.metrics["ari"] > 0.35  # measured 0.407 at seed 0 with 300 epochs
