@@ -66,7 +66,7 @@ def _inputs(dataset: str, seed: int) -> tuple[Any, Any, Any]:
 def _external_child(package: str, dataset: str, seed: int, out: str) -> None:
     """Run one pip package on one dataset (fresh process), save the embedding, print timing JSON."""
     from dance.core.resources import Measure
-    from dance.core.tasks.batch_integration import declared_embedding
+    from dance.core.transforms.representation import declared_embedding
 
     adata, truth, pca = _inputs(dataset, seed)
     batch = np.asarray(truth.batch)

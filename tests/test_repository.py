@@ -86,3 +86,24 @@ def test_info_and_data_list_import_no_model_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     report = json.loads(out.strip().splitlines()[-1])
     assert report == {"data_list": [], "models": {}}, report
+
+
+PACKAGES = [("dance-core", "core"), ("dance-cli", "cli"), ("dance-single", "single"), ("dance-multi", "multi"), ("dance-spatial", "spatial")]
+
+
+@pytest.mark.parametrize("folder, name", PACKAGES)
+def test_no_package_has_an_import_cycle(folder, name):
+    from import_graph import package_cycles
+
+    assert package_cycles(ROOT / folder / "src" / "dance" / name, f"dance.{name}") == []
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_type_hint(tmp_path):
+    from import_graph import package_cycles
+
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text("from pkg.b import f\n")
+    (tmp_path / "pkg" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import g\ndef f(): ...\n")
+    (tmp_path / "pkg" / "c.py").write_text("def h():\n    from . import a\n")
+    assert package_cycles(tmp_path / "pkg", "pkg") == [["pkg.a", "pkg.b"]]

@@ -77,3 +77,25 @@ def test_check_exits_1_when_a_check_fails(monkeypatch, capsys):
         monkeypatch.undo()
         registry.refresh()
     assert code == 1 and "check_deterministic" in out and "FAILED" in out
+
+
+def test_a_misspelled_hook_shows_as_failed_and_fails_dance_check(monkeypatch, capsys):
+    import json
+
+    from dance.core import registry
+    from dance.core.plugins import module_sources
+
+    sources = module_sources({"core": "dance.core._plugin"}, distribution="dance-core") + module_sources(
+        {"typo": "typo_plugin"}, distribution="typo-plugin"
+    )
+    monkeypatch.setattr(registry, "_sources", lambda: sources)
+    registry.refresh()
+    try:
+        code, out, _ = call(capsys, "plugins", "-f", "json")
+        records = {r["name"]: r for r in json.loads(out)}
+        check_code, _, check_err = call(capsys, "check", "typo_model")
+    finally:
+        monkeypatch.undo()
+        registry.refresh()
+    assert code == 0 and records["typo"]["status"] == "failed" and "did you mean 'dance_register_models'" in records["typo"]["error"]
+    assert check_code == 2 and "unknown model 'typo_model'" in check_err and "plugin 'typo'" in " ".join(check_err.split())

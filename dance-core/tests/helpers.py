@@ -72,3 +72,45 @@ def kmeans_plugin(name: str = "testplugin", model_name: str = "kmeans_test") -> 
         )
 
     return plugin_module(name, dance_register_models=dance_register_models)
+
+
+def half_metric(truth: Any, prediction: Any) -> float:
+    """A metric only an isolated test registry knows."""
+    return 0.5
+
+
+def mark_transform(adata: Any) -> Any:
+    """A transform only an isolated test registry knows: marks the data it saw."""
+    adata.uns["marked_by_test_transform"] = True
+    return adata
+
+
+class MarkedKMeans(KMeansClustering):
+    """k-means whose pipeline starts with the test registry's transform; refuses unmarked data."""
+
+    name = "marked_kmeans_test"
+    default_pipeline = (step("mark_transform"), step("log_normalize"), step("pca", n_comps=10))
+
+    def _fit(self, data: Any) -> None:
+        assert data.uns.get("marked_by_test_transform"), "the pipeline did not run the test registry's transform"
+        super()._fit(data)
+
+
+def isolated_plugin() -> types.ModuleType:
+    """A metric, a transform and a model that exist only in the registry built from this plugin."""
+
+    def dance_register_metrics(register):
+        register(name="half", task="clustering", target="helpers:half_metric", summary="always 0.5", citation="Test (2024)")
+
+    def dance_register_transforms(register):
+        register(name="mark_transform", target="helpers:mark_transform", summary="marks the data")
+
+    def dance_register_models(register):
+        register(name="marked_kmeans_test", task="clustering", target="helpers:MarkedKMeans", summary="s", citation="MacQueen (1967)")
+
+    return plugin_module(
+        "isolated",
+        dance_register_metrics=dance_register_metrics,
+        dance_register_transforms=dance_register_transforms,
+        dance_register_models=dance_register_models,
+    )

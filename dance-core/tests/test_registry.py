@@ -184,3 +184,27 @@ def test_importing_dance_core_lets_openmp_threads_yield_unless_told_otherwise():
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout.strip() == "PASSIVE"
     env["OMP_WAIT_POLICY"] = "ACTIVE"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout.strip() == "ACTIVE"
+
+
+def test_a_misspelled_hook_fails_the_plugin_and_is_named_when_its_model_is_looked_up(make_registry):
+    def dance_register_model(register):  # the spec is dance_register_models
+        register(name="typo_model", task="clustering", target="helpers:KMeansClustering", summary="s", citation="c (2020)")
+
+    registry = make_registry({"typo": plugin_module("typo", dance_register_model=dance_register_model), "fine": kmeans_plugin("fine")})
+    records = {p.name: p for p in registry.plugins()}
+    assert records["typo"].status == "failed" and records["fine"].status == "ok"
+    assert "'dance_register_model' implements no dance hook; did you mean 'dance_register_models'?" in records["typo"].error
+    with pytest.raises(DanceError, match=r"plugin 'typo': .*did you mean 'dance_register_models'"):
+        registry.get_model("typo_model")
+
+
+def test_a_hook_function_without_the_marker_or_no_hook_at_all_fails_the_plugin(make_registry):
+    import types
+
+    unmarked = types.ModuleType("unmarked")
+    unmarked.dance_register_models = lambda register: None
+    empty = types.ModuleType("empty")
+    registry = make_registry({"unmarked": unmarked, "empty": empty})
+    records = {p.name: p for p in registry.plugins()}
+    assert records["unmarked"].status == "failed" and "not marked @hookimpl" in records["unmarked"].error
+    assert records["empty"].status == "failed" and "implements no dance hook" in records["empty"].error

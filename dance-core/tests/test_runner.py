@@ -67,3 +67,23 @@ def test_bad_input_is_refused_before_fitting(registry):
     data.X[0, 0] = float("nan")
     with pytest.raises(DanceInputError, match="NaN"):
         run("clustering", data=data, write=False, registry=registry)
+
+
+def test_the_registry_given_to_run_supplies_its_metrics_and_transforms(make_registry, tmp_path):
+    from helpers import isolated_plugin
+
+    from dance.core.registry import registry as global_registry
+
+    isolated = make_registry({"isolated": isolated_plugin()})
+    result = run("clustering", "marked_kmeans_test", synthetic_data("clustering"), registry=isolated, write=False)
+    assert result.metrics["half"] == 0.5 and {"ari", "nmi"} <= set(result.metrics)
+    assert "half" not in {m.name for m in global_registry.metrics("clustering")}
+
+
+def test_a_run_checks_its_input_once(registry, monkeypatch):
+    contract = registry.contract("clustering")
+    calls = []
+    original_check = contract.check
+    monkeypatch.setattr(contract, "check", lambda *a, **k: calls.append(k.get("stage")) or original_check(*a, **k))
+    run("clustering", data=synthetic_data("clustering"), write=False, registry=registry)
+    assert calls == ["evaluate"]

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dance.cli import render
+import dance.cli.render as render
 from dance.cli.help_display import FlagAwareCommand, FlagAwareGroup
 from dance.cli.run_command import run_command
 from dance.core import registry

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from dance.cli import render
+import dance.cli.render as render
 from dance.core.errors import DanceError, DanceInputError
 
 __all__ = ["run_command"]

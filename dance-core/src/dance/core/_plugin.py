@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 from dance.core.hookspecs import hookimpl
-from dance.core.registry import Registrar
+from dance.core.registrar import Registrar
 from dance.core.tasks import TASK_MODULES
 
 SCIB = "Luecken et al. (2022) Benchmarking atlas-level data integration in single-cell genomics. Nat Methods 19:41-50"

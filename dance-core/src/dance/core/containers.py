@@ -41,13 +41,6 @@ class Modalities:
         """True when both modalities hold the same cells in the same order."""
         return self.mod1.n_obs == self.mod2.n_obs and bool((self.mod1.obs_names == self.mod2.obs_names).all())
 
-    @classmethod
-    def from_mudata(cls, path: str, mod1: str | None = None, mod2: str | None = None) -> Modalities:
-        """Read two modalities from a .h5mu file (unnamed ones: RNA as mod1, protein or else ATAC as mod2)."""
-        from dance.core.data.readers import read_h5mu_modalities
-
-        return read_h5mu_modalities(path, mod1, mod2)
-
     def __repr__(self) -> str:
         return (
             f"Modalities({self.names[0]}: {self.mod1.n_obs} x {self.mod1.n_vars}, {self.names[1]}: {self.mod2.n_obs} x {self.mod2.n_vars})"

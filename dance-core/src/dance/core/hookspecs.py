@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from dance.core.registry import Registrar
+    from dance.core.registrar import Registrar
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 

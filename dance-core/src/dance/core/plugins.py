@@ -19,9 +19,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from dance.core.hookspecs import ENTRY_POINT_GROUP
+from dance.core.hookspecs import ENTRY_POINT_GROUP, HOOK_KINDS, PROJECT
 
-__all__ = ["PluginRecord", "PluginSource", "disabled_plugin_names", "entry_point_sources", "module_sources"]
+__all__ = [
+    "PluginRecord",
+    "PluginSource",
+    "check_hook_functions",
+    "disabled_plugin_names",
+    "entry_point_sources",
+    "module_sources",
+]
 
 FIRST_PARTY_DISTRIBUTIONS = frozenset({"dance-core", "dance-cli", "dance-single", "dance-multi", "dance-spatial"})
 
@@ -127,3 +134,38 @@ def import_plugin(source: PluginSource) -> ModuleType:
     if not isinstance(module, ModuleType):
         raise TypeError(f"entry point '{source.name}' must name a module, got {type(module).__name__}")
     return module
+
+
+def check_hook_functions(module: ModuleType) -> None:
+    """Refuse a plugin module whose hooks would silently do nothing.
+
+    pluggy accepts a module whose ``@hookimpl`` function has a misspelled name
+    (``dance_register_model``) and then simply never calls it, so the plugin loads "ok" and
+    registers nothing. This raises ``ValueError`` naming the function and the hook it probably
+    meant when a marked function is not one of dance's hooks, when a ``dance_register_*``
+    function is not marked with ``@hookimpl``, or when the module marks no function at all.
+    """
+    import difflib
+
+    hooks = sorted(HOOK_KINDS)
+    marker = f"{PROJECT}_impl"
+    marked = {}
+    for attribute, value in vars(module).items():
+        options = getattr(value, marker, None)
+        if callable(value) and isinstance(options, dict):
+            marked[attribute] = options.get("specname") or attribute
+    for function, hook in sorted(marked.items()):
+        if hook not in HOOK_KINDS:
+            close = difflib.get_close_matches(hook, hooks, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (dance's hooks: {', '.join(hooks)})"
+            raise ValueError(f"@hookimpl function '{function}' implements no dance hook{hint}")
+    unmarked = sorted(
+        name for name, value in vars(module).items() if name.startswith("dance_register") and callable(value) and name not in marked
+    )
+    if unmarked:
+        raise ValueError(
+            f"function(s) {', '.join(unmarked)} are not marked @hookimpl, so dance would never call them; "
+            "decorate them with `from dance.core import hookimpl`"
+        )
+    if not marked:
+        raise ValueError(f"the module implements no dance hook (decorate functions named {', '.join(hooks)} with @hookimpl)")

@@ -20,20 +20,20 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import pluggy
-from pydantic import ValidationError
 
-from dance.core import hookspecs
+import dance.core.hookspecs as hookspecs
 from dance.core.errors import DanceError, DuplicateNameError, UnknownNameError
 from dance.core.plugins import (
     PluginRecord,
     PluginSource,
+    check_hook_functions,
     describe_exception,
     disabled_plugin_names,
     entry_point_sources,
     import_plugin,
 )
+from dance.core.registrar import Registrar
 from dance.core.specs import (
-    SPEC_TYPES,
     CommandSpec,
     DatasetSpec,
     EntrySpec,
@@ -47,39 +47,6 @@ __all__ = ["Registrar", "Registry", "registry"]
 
 SpecT = TypeVar("SpecT", bound=EntrySpec)
 KINDS = ("task", "metric", "transform", "model", "dataset", "command")
-
-
-class Registrar:
-    """The ``register`` callable a hook receives: collects one plugin's entries of one kind."""
-
-    def __init__(self, kind: str, plugin: str, sink: list[EntrySpec]) -> None:
-        self.kind = kind
-        self.plugin = plugin
-        self._sink = sink
-        self._spec_type = SPEC_TYPES[kind]
-
-    def __call__(self, spec: EntrySpec | None = None, /, **fields: Any) -> EntrySpec:
-        """Register one entry, given as a spec object or as the spec's fields."""
-        if spec is None:
-            try:
-                spec = self._spec_type(**fields)
-            except ValidationError as exc:
-                name = fields.get("name", "?")
-                raise DanceError(f"plugin '{self.plugin}': invalid {self.kind} spec '{name}': {_brief(exc)}") from exc
-        elif fields:
-            raise TypeError("pass either a spec object or keyword fields, not both")
-        elif not isinstance(spec, self._spec_type):
-            raise TypeError(f"dance_register_{self.kind}s expects {self._spec_type.__name__}, got {type(spec).__name__}")
-        spec = spec.model_copy(update={"plugin": self.plugin})
-        self._sink.append(spec)
-        return spec
-
-    def __repr__(self) -> str:
-        return f"<Registrar {self.kind}s of plugin '{self.plugin}'>"
-
-
-def _brief(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'spec'}: {e['msg']}" for e in exc.errors())
 
 
 class Registry:
@@ -143,7 +110,13 @@ class Registry:
                 continue
             try:
                 module = import_plugin(source)
+                check_hook_functions(module)
                 manager.register(module, name=source.name)
+                try:
+                    manager.check_pending()  # every hook implementation must match a spec
+                except Exception:
+                    manager.unregister(module)
+                    raise
                 staged[source.name] = self._collect(manager, source.name)
             except Exception as exc:  # isolate: record and keep going
                 self._plugins[source.name] = source.record(status="failed", error=describe_exception(exc))
@@ -263,7 +236,7 @@ class Registry:
         self._ensure_loaded()
         spec = self._entries[kind].get((name,))
         if spec is None:
-            raise UnknownNameError(kind, name, [k[0] for k in self._entries[kind]])
+            raise UnknownNameError(kind, name, [k[0] for k in self._entries[kind]], hint=self._failed_plugins_hint())
         return spec
 
     def get_task(self, name: str) -> TaskSpec:
@@ -300,12 +273,14 @@ class Registry:
                 return spec
             elsewhere = sorted(t for t, n in entries if n == name)
             hint = f"'{name}' is a {kind} of task {', '.join(elsewhere)}" if elsewhere else f"{kind}s of task '{task}'"
-            raise UnknownNameError(kind, name, [n for t, n in entries if t == task], hint=hint)
+            raise UnknownNameError(
+                kind, name, [n for t, n in entries if t == task], hint="; ".join(filter(None, [hint, self._failed_plugins_hint()]))
+            )
         matches = [s for (t, n), s in entries.items() if n == name]
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise UnknownNameError(kind, name, [n for _, n in entries])
+            raise UnknownNameError(kind, name, [n for _, n in entries], hint=self._failed_plugins_hint())
         tasks = sorted(s.task for s in matches)
         example = (
             f"registry.load_model('{name}', task='{tasks[-1]}')"
@@ -334,7 +309,7 @@ class Registry:
             contract = self._contracts.get(task)
             if contract is None:
                 spec = self.get_task(task)
-                contract = spec.load()(spec)
+                contract = spec.load()(spec, registry=self)
                 self._contracts[task] = contract
             return contract
 
@@ -354,6 +329,13 @@ class Registry:
         defaults = [d for d in datasets if task in d.default_for] or datasets
         return sorted(defaults, key=lambda d: (not d.embedded, not self._first_party(d), d.name))[0]
 
+    def _failed_plugins_hint(self) -> str:
+        """A note naming the plugins that failed to load (their entries are missing), or ''."""
+        failed = [p for p in self._plugins.values() if p.status == "failed"]
+        if not failed:
+            return ""
+        return "not registered because they failed to load: " + "; ".join(f"plugin '{p.name}': {p.error}" for p in failed)
+
     def _first_party(self, spec: EntrySpec) -> bool:
         record = self._plugins.get(spec.plugin or "")
         return bool(record and record.first_party)
@@ -364,7 +346,7 @@ class Registry:
         found = [s for entries in self._entries.values() for s in entries.values() if s.name == name]
         if not found:
             every = {s.name for entries in self._entries.values() for s in entries.values()}
-            raise UnknownNameError("name", name, every)
+            raise UnknownNameError("name", name, every, hint=self._failed_plugins_hint())
         return found
 
 

@@ -202,12 +202,14 @@ def run(
 
     with progress("validating input"):
         require_named_keys(original, data_keys, named=overrides)
-        contract.validate(original, data_keys, stage="fit", needs_counts=model_cls.needs_counts)
+        # validated once: the hold-out, fit and predict below find this record instead of checking again
+        contract.validate(original, data_keys, stage="evaluate", needs_counts=model_cls.needs_counts)
         view, truth = contract.holdout(original, data_keys, seed=seed)
+        contract.mark_validated(view, data_keys, stage="fit", needs_counts=model_cls.needs_counts)
     chosen_params, notes = contract.suggest_params(model_cls, original, data_keys, dict(params or {}))
     chosen_params, cluster_notes = contract.choose_n_clusters(model_cls, original, data_keys, chosen_params, n_clusters)
     notes = {**resolved.notes, **cluster_notes, **notes}
-    instance = model_cls(chosen_params, seed=seed, device=concrete_device, keys=data_keys, pipeline=pipeline)
+    instance = model_cls(chosen_params, seed=seed, device=concrete_device, keys=data_keys, pipeline=pipeline, registry=registry)
 
     with Measure() as measured_fit, progress(f"fitting {model_spec.name}"):
         instance.fit(view)

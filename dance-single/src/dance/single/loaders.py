@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from dance.core.data.readers import read_h5ad, read_labelled_h5
 from dance.core.errors import DanceInputError
-from dance.core.tasks.batch_integration import EMBEDDING_UNS_KEY
+from dance.core.transforms.representation import EMBEDDING_UNS_KEY
 
 
 def _only(files: dict[str, Path]) -> Path:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dance.core.data.files import existing_path, not_readable
+from dance.core.data.tenx import read_10x_h5
 from dance.core.errors import DanceInputError
 
 if TYPE_CHECKING:
@@ -29,26 +31,15 @@ __all__ = [
 ]
 
 
-def _not_readable(path: Path, what: str, exc: BaseException) -> DanceInputError:
-    return DanceInputError(f"{path} is not a readable {what} file ({type(exc).__name__}: {str(exc)[:200]})", field=str(path))
-
-
-def _exists(path: str | Path) -> Path:
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise DanceInputError(f"{path}: no such file or folder", field=str(path))
-    return path
-
-
 def read_h5ad(path: str | Path, *, backed: bool = False) -> AnnData:
     """Read an .h5ad file; a corrupt or foreign file gives a clear error."""
     import anndata as ad
 
-    path = _exists(path)
+    path = existing_path(path)
     try:
         return ad.read_h5ad(path, backed="r" if backed else None)
     except Exception as exc:
-        raise _not_readable(path, ".h5ad", exc) from exc
+        raise not_readable(path, ".h5ad", exc) from exc
 
 
 #: modality names recognised for the default pair, compared after lower-casing and removing
@@ -136,7 +127,7 @@ def h5mu_modality_names(path: str | Path) -> list[str]:
     """The modality names of a MuData .h5mu file, in its ``mod-order``."""
     import h5py
 
-    path = _exists(path)
+    path = existing_path(path)
     try:
         with h5py.File(path, "r") as handle:
             if "mod" not in handle:
@@ -145,7 +136,7 @@ def h5mu_modality_names(path: str | Path) -> list[str]:
             order = [str(n.decode() if isinstance(n, bytes) else n) for n in group.attrs.get("mod-order", [])]
             return [n for n in order if n in group] + sorted(n for n in group if n not in order)
     except Exception as exc:
-        raise _not_readable(path, ".h5mu", exc) from exc
+        raise not_readable(path, ".h5mu", exc) from exc
 
 
 def read_h5mu_modalities(path: str | Path, mod1: str | None = None, mod2: str | None = None) -> Modalities:
@@ -169,13 +160,13 @@ def read_h5mu_modalities(path: str | Path, mod1: str | None = None, mod2: str | 
 
     from dance.core.containers import Modalities
 
-    path = _exists(path)
+    path = existing_path(path)
     names = choose_modalities(h5mu_modality_names(path), mod1, mod2, source=str(path))
     try:
         with h5py.File(path, "r") as handle:
             first, second = (read_elem(handle["mod"][n]) for n in names)
     except Exception as exc:
-        raise _not_readable(path, ".h5mu", exc) from exc
+        raise not_readable(path, ".h5mu", exc) from exc
     return Modalities(first, second, names)
 
 
@@ -186,7 +177,7 @@ def read_labelled_h5(path: str | Path, *, counts: str = "X", labels: str = "Y", 
     import h5py
     import pandas as pd
 
-    path = _exists(path)
+    path = existing_path(path)
     try:
         with h5py.File(path, "r") as handle:
             x = np.asarray(handle[counts][()])
@@ -197,7 +188,7 @@ def read_labelled_h5(path: str | Path, *, counts: str = "X", labels: str = "Y", 
                 if k not in (counts, labels) and handle[k].ndim == 2 and handle[k].shape[0] == x.shape[0]
             }
     except Exception as exc:
-        raise _not_readable(path, "HDF5 (X/Y)", exc) from exc
+        raise not_readable(path, "HDF5 (X/Y)", exc) from exc
     adata = ad.AnnData(X=x.astype(np.float32))
     adata.obs_names = [f"cell_{i}" for i in range(adata.n_obs)]
     adata.var_names = [f"gene_{j}" for j in range(adata.n_vars)]
@@ -206,19 +197,6 @@ def read_labelled_h5(path: str | Path, *, counts: str = "X", labels: str = "Y", 
         adata.obs[label_key] = pd.Categorical(values.astype(str))
     for key, value in extra.items():
         adata.obsm[key] = value.astype(np.float32)
-    return adata
-
-
-def read_10x_h5(path: str | Path) -> AnnData:
-    """A Cell Ranger / Space Ranger ``filtered_feature_bc_matrix.h5`` (gene expression features)."""
-    import scanpy as sc
-
-    path = _exists(path)
-    try:
-        adata = sc.read_10x_h5(path)
-    except Exception as exc:
-        raise _not_readable(path, "10x HDF5", exc) from exc
-    adata.var_names_make_unique()
     return adata
 
 
@@ -235,7 +213,7 @@ def _h5_layout(path: Path) -> str:
                 return "h5mu"
             return "h5ad"
     except Exception as exc:
-        raise _not_readable(path, "HDF5", exc) from exc
+        raise not_readable(path, "HDF5", exc) from exc
 
 
 def is_h5mu(path: str | Path) -> bool:
@@ -259,7 +237,7 @@ def read_any(path: str | Path, *, modalities: tuple[str | None, str | None] | No
         ``(mod1, mod2)`` names for a MuData file (either may be None for its default, see
         :func:`choose_modalities`); naming modalities for any other file is an error.
     """
-    path = _exists(path)
+    path = existing_path(path)
     if modalities is not None and not is_h5mu(path):
         kind = "folder" if path.is_dir() else f"'{path.suffix}' file"
         raise DanceInputError(

@@ -171,7 +171,7 @@ def read_visium(folder: str | Path, *, library_id: str | None = None, load_image
         ``obsm['spatial']`` = full-resolution pixel (x = column, y = row), as scanpy and squidpy
         expect; ``uns['spatial'][library_id]`` with ``scalefactors`` and ``images``.
     """
-    from dance.core.data.readers import read_10x_h5
+    from dance.core.data.tenx import read_10x_h5
 
     folder = Path(folder).expanduser()
     positions_path = _find(folder, ("tissue_positions.csv", "tissue_positions_list.csv", "tissue_positions.parquet"))

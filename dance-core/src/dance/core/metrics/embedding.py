@@ -152,9 +152,9 @@ class EmbeddingEvaluation:
     @cached_property
     def clusterings(self) -> dict[float, np.ndarray]:
         """Leiden clusters of the kNN graph at each resolution of :data:`RESOLUTIONS`."""
-        from dance.core.community import _graph, communities
+        from dance.core.community import communities, igraph_graph
 
-        graph = _graph(self.connectivities)
+        graph = igraph_graph(self.connectivities)
         return {
             resolution: np.asarray(communities(self.connectivities, method="leiden", resolution=resolution, seed=self.seed, graph=graph))
             for resolution in RESOLUTIONS

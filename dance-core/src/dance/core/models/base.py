@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import abc
 import weakref
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -30,9 +30,24 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from dance.core.containers import TaskData
-    from dance.core.tasks.base import TaskContract
+    from dance.core.registry import Registry
 
-__all__ = ["DanceModel", "ModelParams"]
+__all__ = ["DanceModel", "ModelParams", "TaskContractLike"]
+
+
+class TaskContractLike(Protocol):
+    """What a model asks of its task's contract (:class:`dance.core.tasks.base.TaskContract`
+    implements it; naming the protocol here keeps models and contracts free of an import circle)."""
+
+    def validate(self, data: Any, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None: ...
+
+    def holdout(self, data: Any, keys: DataKeys, *, seed: int) -> tuple[Any, Any]: ...
+
+    def check_prediction(self, prediction: Any, data: Any, keys: DataKeys, *, model: Any = None) -> Any: ...
+
+    def evaluate(self, prediction: Any, truth: Any, keys: DataKeys, *, model: Any = None) -> dict[str, float]: ...
+
+    def store_prediction(self, data: Any, prediction: Any, keys: DataKeys, *, key: str, model: Any = None) -> None: ...
 
 
 class ModelParams(BaseModel):
@@ -56,6 +71,9 @@ class DanceModel(abc.ABC):
         Where the task's fields live in the AnnData (:class:`~dance.core.keys.DataKeys`).
     pipeline
         Preprocessing steps replacing the model's ``default_pipeline`` (``[]`` for none).
+    registry
+        The registry its contract's metrics and its pipeline's transforms come from (the
+        process-wide one by default; ``dance.core.run`` and the test kit pass theirs).
     """
 
     #: registry name of the model (used for output keys such as ``obs['<name>_pred']``)
@@ -63,7 +81,7 @@ class DanceModel(abc.ABC):
     #: the task this model solves; set by the task's model base class
     task: ClassVar[str]
     #: the task contract class; set by the task's model base class
-    contract_class: ClassVar[type[TaskContract]]
+    contract_class: ClassVar[Callable[..., TaskContractLike]]
     #: parameter schema
     Params: ClassVar[type[ModelParams]] = ModelParams
     #: preprocessing the model expects, applied to a copy of the input by fit/predict
@@ -86,8 +104,10 @@ class DanceModel(abc.ABC):
         device: str = "auto",
         keys: DataKeys | Mapping[str, str] | None = None,
         pipeline: list[Step | dict[str, Any] | str] | None = None,
+        registry: Registry | None = None,
         **overrides: Any,
     ) -> None:
+        self._registry = registry
         self.params = self._validate_params(params, overrides)
         self.seed = int(seed)
         self.device = device
@@ -95,7 +115,7 @@ class DanceModel(abc.ABC):
         self.pipeline: tuple[Step, ...] = self.build_pipeline() if pipeline is None else parse_pipeline(pipeline)
         self.fitted_ = False
         self._prepared: tuple[weakref.ref[Any], tuple[Any, ...], Any] | None = None
-        self._contract: TaskContract | None = None
+        self._contract: TaskContractLike | None = None
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -132,9 +152,9 @@ class DanceModel(abc.ABC):
 
     # ------------------------------------------------------------------ contract helpers
     @property
-    def contract(self) -> TaskContract:
+    def contract(self) -> TaskContractLike:
         if self._contract is None:
-            self._contract = self.contract_class()
+            self._contract = self.contract_class(registry=self._registry)
         return self._contract
 
     @property
@@ -153,7 +173,9 @@ class DanceModel(abc.ABC):
             ref, cached_fingerprint, prepared = self._prepared
             if ref() is data and cached_fingerprint == fingerprint:
                 return prepared
-        prepared = apply_pipeline(data, self.pipeline, keys=self.keys, seed=self.seed) if self.pipeline else data.copy()
+        prepared = (
+            apply_pipeline(data, self.pipeline, keys=self.keys, seed=self.seed, registry=self._registry) if self.pipeline else data.copy()
+        )
         try:
             self._prepared = (weakref.ref(data), fingerprint, prepared)
         except TypeError:

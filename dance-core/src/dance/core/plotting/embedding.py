@@ -170,9 +170,9 @@ def expression_embedding(adata: AnnData, keys: DataKeys, *, seed: int = 0) -> An
 
     What is drawn for models that keep no embedding of their own (``embedding_``): the standard
     scanpy view of the data, computed on a copy exactly as
-    :func:`dance.core.tasks.batch_integration.unintegrated_embedding` computes it.
+    :func:`dance.core.transforms.representation.unintegrated_embedding` computes it.
     """
-    from dance.core.tasks.batch_integration import unintegrated_embedding
+    from dance.core.transforms.representation import unintegrated_embedding
 
     return unintegrated_embedding(adata, keys, seed=seed)
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from dance.core.keys import DataKeys
     from dance.core.models.base import DanceModel
     from dance.core.plotting.context import PlotContext
+    from dance.core.registry import Registry
     from dance.core.specs import TaskSpec
 
 __all__ = ["BrokenInput", "LabelTruth", "PartitionContract", "TaskContract"]
@@ -100,9 +101,20 @@ class TaskContract:
             # the model base finds its contract without a registry lookup
             model_base.contract_class = cls
 
-    def __init__(self, spec: TaskSpec | None = None) -> None:
+    def __init__(self, spec: TaskSpec | None = None, *, registry: Registry | None = None) -> None:
         if spec is not None and spec.name != type(self).spec.name:
             raise ValueError(f"contract {type(self).__name__} is for task '{type(self).spec.name}', not '{spec.name}'")
+        self._registry = registry
+
+    @property
+    def registry(self) -> Registry:
+        """The registry the task's metrics come from: the one that built this contract (a test's
+        or a plugin author's isolated registry), else the process-wide one."""
+        if self._registry is None:
+            from dance.core.registry import registry
+
+            return registry
+        return self._registry
 
     @property
     def name(self) -> str:
@@ -129,6 +141,45 @@ class TaskContract:
 
     def validate(self, data: TaskData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         """Check ``data`` meets the contract; raise :class:`DanceInputError` naming the field.
+
+        ``stage`` is ``"predict"``, ``"fit"`` or ``"evaluate"`` (each checks at least what the one
+        before it does; ``"evaluate"`` also checks the truth). An object already validated at this
+        stage or a stronger one, and not changed since (same shape, matrix and keys), is not
+        checked again: a run validates its input once, not once per fit, predict and score.
+        """
+        if self._validated_before(data, keys, stage, needs_counts):
+            return
+        self.check(data, keys, stage=stage, needs_counts=needs_counts)
+        self.mark_validated(data, keys, stage=stage, needs_counts=needs_counts)
+
+    def mark_validated(self, data: TaskData, keys: DataKeys, *, stage: str, needs_counts: bool) -> None:
+        """Record that ``data`` meets the contract at ``stage`` (e.g. a hold-out view derived from
+        validated data), so later calls of :meth:`validate` skip it while it is unchanged."""
+        import weakref
+
+        validations = self._validation_records()
+        key = id(data)
+        try:  # AnnData is unhashable, so records are keyed by id and dropped when the object goes
+            reference = weakref.ref(data, lambda _: validations.pop(key, None))
+        except TypeError:  # an object without weak references is simply validated every time
+            return
+        validations[key] = (reference, _data_fingerprint(data, keys), _STAGE_ORDER[stage], needs_counts)
+
+    def _validated_before(self, data: TaskData, keys: DataKeys, stage: str, needs_counts: bool) -> bool:
+        record = self._validation_records().get(id(data))
+        if record is None or record[0]() is not data:
+            return False
+        _, fingerprint, level, had_counts = record
+        return fingerprint == _data_fingerprint(data, keys) and level >= _STAGE_ORDER[stage] and (had_counts or not needs_counts)
+
+    def _validation_records(self) -> dict[int, tuple[Any, ...]]:
+        records = self.__dict__.get("_validations")
+        if records is None:
+            records = self.__dict__["_validations"] = {}
+        return records
+
+    def check(self, data: TaskData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+        """The checks behind :meth:`validate` (contracts extend this, calling ``super().check``).
 
         ``stage`` is ``"fit"``, ``"predict"`` or ``"evaluate"`` (the latter also checks the truth).
         The base class checks the container, that no role is empty, that X is finite and, when
@@ -159,13 +210,11 @@ class TaskContract:
 
     def evaluate(self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None) -> dict[str, float]:
         """Every registered metric of the task that the available truth allows."""
-        from dance.core.registry import registry
-
         if truth is None:
             return {}
         truth_obj, prediction_obj = self.evaluation_inputs(prediction, truth, keys, model=model)
         metrics: dict[str, float] = {}
-        for spec in registry.metrics(self.name):
+        for spec in self.registry.metrics(self.name):
             value = spec.load()(truth_obj, prediction_obj)
             if value is not None:
                 metrics[spec.name] = float(value)
@@ -253,6 +302,20 @@ class TaskContract:
 
 
 # ---------------------------------------------------------------------- helpers shared by contracts
+_STAGE_ORDER = {"predict": 0, "fit": 1, "evaluate": 2}
+
+
+def _data_fingerprint(data: Any, keys: DataKeys) -> tuple[Any, ...]:
+    """What must not change for a validation to still hold: each role's shape, matrix, column and key names."""
+    return (
+        keys.model_dump_json(),
+        tuple(
+            (a.shape, id(a.X), tuple(a.obs.columns), tuple(a.obsm.keys()), tuple(a.layers.keys()), tuple(a.uns.keys()))
+            for a in roles_of(data).values()
+        ),
+    )
+
+
 def split_labels(n_obs: int, labels: Any | None, *, test_fraction: float, seed: int) -> Any:
     """'train'/'test' per cell: stratified by ``labels`` when given (classes of one cell stay in train)."""
     import numpy as np

@@ -91,10 +91,10 @@ class CellTypeAnnotation(TaskContract):
     spec = SPEC
     model_base = CellTypeAnnotationModel
 
-    def validate(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+    def check(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         from dance.core import validation as v
 
-        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        super().check(data, keys, stage=stage, needs_counts=needs_counts)
         split = v.require_split(data, keys, need_test=stage == "evaluate")
         if stage in ("fit", "evaluate"):
             train = None if split is None else (split == "train").to_numpy()

@@ -116,10 +116,10 @@ class CellTypeDeconvolution(TaskContract):
     spec = SPEC
     model_base = CellTypeDeconvolutionModel
 
-    def validate(self, data: SpotsAndReference, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+    def check(self, data: SpotsAndReference, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         from dance.core import validation as v
 
-        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        super().check(data, keys, stage=stage, needs_counts=needs_counts)
         ref = data.reference
         if keys.label_key in ref.obs.columns:
             v.require_labels(ref, keys, role="reference", min_classes=2)

@@ -72,8 +72,8 @@ class Imputation(TaskContract):
     model_base = ImputationModel
     mask_fraction = 0.1
 
-    def validate(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
-        super().validate(data, keys, stage=stage, needs_counts=True)
+    def check(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+        super().check(data, keys, stage=stage, needs_counts=True)
 
     def holdout(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, HeldOutEntries]:
         import numpy as np

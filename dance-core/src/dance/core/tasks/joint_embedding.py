@@ -58,10 +58,10 @@ class JointEmbedding(TaskContract):
     spec = SPEC
     model_base = JointEmbeddingModel
 
-    def validate(self, data: Modalities, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+    def check(self, data: Modalities, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         from dance.core import validation as v
 
-        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        super().check(data, keys, stage=stage, needs_counts=needs_counts)
         v.check_same_cells(data.mod1, data.mod2, data.names)
 
     def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, LabelTruth | None]:

@@ -86,10 +86,10 @@ class ModalityMatching(TaskContract):
     preserves_cells = False
     model_base = ModalityMatchingModel
 
-    def validate(self, data: Modalities, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+    def check(self, data: Modalities, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         from dance.core import validation as v
 
-        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        super().check(data, keys, stage=stage, needs_counts=needs_counts)
         v.require_split(data.mod1, keys, role="mod1")
         if data.paired:
             return

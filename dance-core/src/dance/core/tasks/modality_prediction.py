@@ -85,10 +85,10 @@ class ModalityPrediction(TaskContract):
     spec = SPEC
     model_base = ModalityPredictionModel
 
-    def validate(self, data: Modalities, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+    def check(self, data: Modalities, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         from dance.core import validation as v
 
-        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        super().check(data, keys, stage=stage, needs_counts=needs_counts)
         split = v.require_split(data.mod1, keys, role="mod1", need_test=False)
         if stage == "predict":
             return
@@ -102,8 +102,6 @@ class ModalityPrediction(TaskContract):
                 "is absent: mod2 must hold every cell of mod1, or mod1 must mark the training cells that mod2 holds",
                 field="mod2.obs_names",
             )
-        if stage == "evaluate" and data.mod2.n_obs != data.mod1.n_obs:
-            raise DanceInputError("evaluation needs mod2 for every cell of mod1 (the test cells' truth)", field="mod2.obs_names")
 
     def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, PredictionTruth | None]:
         import numpy as np
@@ -115,7 +113,7 @@ class ModalityPrediction(TaskContract):
         if data.mod2.n_obs != data.mod1.n_obs:
             # mod2 of the training cells only (mod1's split marks them): predict the test cells'
             # mod2 with nothing to score it against, the everyday use on new cells
-            self.validate(data, keys, stage="fit")
+            self.validate(data, keys, stage="evaluate")
             mod1 = data.mod1.copy()
             mod1.obs[keys.split_key] = pd.Categorical(mod1.obs[keys.split_key].astype(str), categories=["train", "test"])
             return Modalities(mod1, data.mod2.copy(), data.names), None

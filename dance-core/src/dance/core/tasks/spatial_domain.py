@@ -60,10 +60,10 @@ class SpatialDomain(PartitionContract):
     spec = SPEC
     model_base = SpatialDomainModel
 
-    def validate(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
+    def check(self, data: AnnData, keys: DataKeys, *, stage: str = "fit", needs_counts: bool = False) -> None:
         from dance.core import validation as v
 
-        super().validate(data, keys, stage=stage, needs_counts=needs_counts)
+        super().check(data, keys, stage=stage, needs_counts=needs_counts)
         v.require_obsm(data, keys.spatial_key, what="spot coordinates", min_cols=2, option="spatial_key")
 
     def broken_inputs(self, data: AnnData, keys: DataKeys) -> list[BrokenInput]:

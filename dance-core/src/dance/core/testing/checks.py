@@ -36,7 +36,7 @@ def _model(spec: ModelSpec, registry: Registry, data: Any, seed: int = 0) -> Any
 
     cls = registry.load_model(spec.name, spec.task)
     params, _ = registry.contract(spec.task).suggest_params(cls, data, DataKeys(), dict(cls.quick_params))
-    return cls(params, seed=seed, device="cpu")
+    return cls(params, seed=seed, device="cpu", registry=registry)
 
 
 def _data(spec: ModelSpec, seed: int = 0) -> Any:

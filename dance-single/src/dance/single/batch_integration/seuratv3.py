@@ -37,8 +37,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from dance.core.tasks.batch_integration import BatchIntegrationModel, IntegrationOutput, corrected_embedding
+from dance.core.tasks.batch_integration import BatchIntegrationModel, IntegrationOutput
 from dance.core.transforms.pipeline import Step, step
+from dance.core.transforms.representation import corrected_embedding
 from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, neighbors, randomized_pca
 from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dance.core.community import CommunityDetection
+from dance.core.models.community import CommunityDetection
 from dance.core.tasks.spatial_domain import SpatialDomainModel
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dance.core.community import CommunityDetection
 from dance.core.keys import DataKeys
+from dance.core.models.community import CommunityDetection
 from dance.core.tasks.clustering import Clustering, ClusteringModel
 from dance.core.tasks.spatial_domain import SpatialDomainModel
 from dance.core.testing import synthetic_data
