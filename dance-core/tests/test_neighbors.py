@@ -53,3 +53,18 @@ def test_resolution_bisection_reaches_the_requested_count():
     for wanted in (2, 4):
         labels, resolution = communities_with_n(graph.tocsr(), wanted, method="leiden")
         assert len(set(labels)) == wanted and resolution > 0
+
+
+def test_neighbour_search_keeps_small_distances_between_large_coordinates():
+    """Spot coordinates are pixels in the thousands: float32 FAISS must still see the lattice."""
+    from dance.core.neighbors import NeighborIndex, radius_neighbors
+
+    rows, cols = np.meshgrid(np.arange(20), np.arange(20))
+    coords = np.column_stack([rows.ravel(), cols.ravel()]) * 137.5 + 12_000.0
+    indices, distances = knn(coords, 5)
+    assert (indices[:, 0] == np.arange(len(coords))).all()
+    assert np.allclose(distances[:, 0], 0, atol=1e-3) and np.allclose(distances[:, 1], 137.5, rtol=1e-5)
+    graph = radius_neighbors(coords, 1.2 * 137.5)
+    assert np.array_equal(np.diff(graph.indptr), [4 - (r in (0, 19)) - (c in (0, 19)) for r, c in zip(rows.ravel(), cols.ravel())])
+    manhattan, _ = NeighborIndex(coords, metric="manhattan").search(coords[:1] + 1.0, 3)
+    assert manhattan[0, 0] == 0

@@ -1,7 +1,9 @@
 """Nearest-neighbour search (FAISS) and UMAP-style kNN graphs, without JIT compilation.
 
-:func:`knn` finds the k nearest neighbours with FAISS (exact below ``exact_limit`` points, an
-inverted-file index above), falling back to scikit-learn when FAISS is unavailable.
+:class:`NeighborIndex` is the one nearest-neighbour search of dance (FAISS, exact below
+``exact_limit`` points, an inverted-file index above, on a GPU when asked; scikit-learn when FAISS
+is unavailable); :func:`knn` and :func:`radius_neighbors` are built on it, and every model, metric
+and transform searches neighbours through them.
 :func:`umap_connectivities` computes the fuzzy simplicial set of McInnes, Healy & Melville (2018,
 arXiv:1802.03426) -- the connectivities scanpy's ``pp.neighbors`` stores -- with the per-cell
 bandwidth search vectorised in NumPy, so building a graph costs milliseconds instead of a
@@ -10,12 +12,18 @@ multi-second numba compilation in every process.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["knn", "knn_graph_matrices", "umap_connectivities"]
+__all__ = ["NeighborIndex", "knn", "knn_graph_matrices", "radius_neighbors", "umap_connectivities"]
+
+
+Metric = Literal["euclidean", "manhattan"]
+
+#: one FAISS GPU resource object per device, shared by every GPU index of the process
+_GPU_RESOURCES: dict[int, Any] = {}
 
 
 def _faiss() -> Any:
@@ -26,57 +34,125 @@ def _faiss() -> Any:
     return faiss
 
 
+class NeighborIndex:
+    """Nearest-neighbour search over the rows of ``data``: the one place dance searches neighbours.
+
+    FAISS, exact (a flat index) up to ``exact_limit`` points and an inverted-file index above it
+    (``nprobe`` lists searched, trained on a seeded sample), optionally on a GPU; scikit-learn when
+    FAISS is not installed. Build it once and :meth:`search` it as often as needed (centroid OT
+    queries one index per batch for every chunk of cells).
+
+    Parameters
+    ----------
+    data
+        Points x dimensions.
+    metric
+        ``"euclidean"`` or ``"manhattan"`` (always exact). For cosine distances, L2-normalise the
+        rows first: the Euclidean order is then the cosine order.
+    """
+
+    def __init__(
+        self,
+        data: np.ndarray,
+        *,
+        metric: Metric = "euclidean",
+        exact_limit: int = 200_000,
+        nprobe: int = 16,
+        seed: int = 0,
+        use_gpu: bool = False,
+        gpu_device: int = 0,
+    ) -> None:
+        if metric not in ("euclidean", "manhattan"):
+            raise ValueError(f"unknown metric '{metric}'; expected 'euclidean' or 'manhattan'")
+        self.metric = metric
+        data = np.asarray(data, dtype=np.float64)
+        # distances do not change with a shift; centring keeps float32 precise for coordinates in
+        # the thousands (pixels), where FAISS's |x|^2 + |y|^2 - 2 x.y would lose the small ones
+        self._offset = data.mean(axis=0) if data.size else np.zeros(data.shape[1:])
+        self.base = np.ascontiguousarray(data - self._offset, dtype=np.float32)
+        self.n = self.base.shape[0]
+        faiss = _faiss()
+        self._sklearn = None
+        self._index = None
+        if faiss is None:
+            from sklearn.neighbors import NearestNeighbors
+
+            self._sklearn = NearestNeighbors(p=1 if metric == "manhattan" else 2).fit(self.base)
+            return
+        dim = self.base.shape[1]
+        if metric == "manhattan":
+            index = faiss.IndexFlat(dim, faiss.METRIC_L1)
+        elif self.n <= exact_limit:
+            index = faiss.IndexFlatL2(dim)
+        else:
+            n_lists = int(min(4 * np.sqrt(self.n), 65536))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, n_lists)
+            rng = np.random.default_rng(seed)
+            index.train(self.base[rng.choice(self.n, size=min(self.n, 64 * n_lists), replace=False)])
+            index.nprobe = nprobe
+        if use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+            resources = _GPU_RESOURCES.setdefault(gpu_device, faiss.StandardGpuResources())
+            index = faiss.index_cpu_to_gpu(resources, gpu_device, index)
+        index.add(self.base)
+        self._index = index
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices (int64) and distances (float32) of the ``k`` nearest points to each query row."""
+        k = int(min(k, self.n))
+        queries = np.ascontiguousarray(np.asarray(queries, dtype=np.float64) - self._offset, dtype=np.float32)
+        if self._sklearn is not None:
+            distances, indices = self._sklearn.kneighbors(queries, n_neighbors=k)
+            return indices.astype(np.int64), distances.astype(np.float32)
+        found, indices = self._index.search(queries, k)
+        distances = found if self.metric == "manhattan" else np.sqrt(np.clip(found, 0, None))
+        return indices.astype(np.int64), distances.astype(np.float32)
+
+
 def knn(
     data: np.ndarray,
     k: int,
     *,
     query: np.ndarray | None = None,
+    metric: Metric = "euclidean",
     exact_limit: int = 200_000,
     nprobe: int = 16,
     seed: int = 0,
     use_gpu: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and Euclidean distances of the ``k`` nearest points of ``data`` for each query row.
+    """Indices and distances of the ``k`` nearest points of ``data`` for each query row.
 
     When ``query`` is None the data are queried against themselves and each point is its own
     first neighbour (distance 0), as scanpy and UMAP expect.
     """
-    base = np.ascontiguousarray(data, dtype=np.float32)
-    queries = base if query is None else np.ascontiguousarray(query, dtype=np.float32)
-    k = int(min(k, base.shape[0]))
-    faiss = _faiss()
-    if faiss is None:
-        from sklearn.neighbors import NearestNeighbors
-
-        distances, indices = NearestNeighbors(n_neighbors=k).fit(base).kneighbors(queries)
-        return indices.astype(np.int64), distances.astype(np.float32)
-    dim = base.shape[1]
-    if base.shape[0] <= exact_limit:
-        index = faiss.IndexFlatL2(dim)
-    else:
-        n_lists = int(min(4 * np.sqrt(base.shape[0]), 65536))
-        quantizer = faiss.IndexFlatL2(dim)
-        index = faiss.IndexIVFFlat(quantizer, dim, n_lists)
-        rng = np.random.default_rng(seed)
-        sample = base[rng.choice(base.shape[0], size=min(base.shape[0], 64 * n_lists), replace=False)]
-        index.train(sample)
-        index.nprobe = nprobe
-    if use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
-        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-    index.add(base)
-    squared, indices = index.search(queries, k)
-    distances = np.sqrt(np.clip(squared, 0, None))
+    index = NeighborIndex(data, metric=metric, exact_limit=exact_limit, nprobe=nprobe, seed=seed, use_gpu=use_gpu)
+    indices, distances = index.search(data if query is None else query, k)
+    k = indices.shape[1]
     if query is None:
         # ties can put another point with distance 0 first; make each point its own first neighbour
-        own = np.arange(queries.shape[0])
-        not_first = indices[:, 0] != own
-        if not_first.any():
-            for row in np.flatnonzero(not_first):
-                others = indices[row][indices[row] != row][: k - 1]
-                dists = distances[row][indices[row] != row][: k - 1]
-                indices[row] = np.concatenate([[row], others, np.full(k - 1 - len(others), others[-1] if len(others) else row)])
-                distances[row] = np.concatenate([[0.0], dists, np.full(k - 1 - len(dists), dists[-1] if len(dists) else 0.0)])
-    return indices.astype(np.int64), distances.astype(np.float32)
+        own = np.arange(indices.shape[0])
+        for row in np.flatnonzero(indices[:, 0] != own):
+            others = indices[row][indices[row] != row][: k - 1]
+            dists = distances[row][indices[row] != row][: k - 1]
+            indices[row] = np.concatenate([[row], others, np.full(k - 1 - len(others), others[-1] if len(others) else row)])
+            distances[row] = np.concatenate([[0.0], dists, np.full(k - 1 - len(dists), dists[-1] if len(dists) else 0.0)])
+    return indices, distances
+
+
+def radius_neighbors(data: np.ndarray, radius: float, *, start_k: int = 16) -> sp.csr_matrix:
+    """Points x points sparse matrix of the Euclidean distances to every other point closer than
+    ``radius`` (inclusive; self excluded), found by kNN searches with ``k`` doubled until each
+    point's farthest found neighbour lies beyond the radius."""
+    index = NeighborIndex(data)
+    n = index.n
+    k = int(min(max(start_k, 2), n))
+    while True:
+        indices, distances = index.search(data, k)
+        if k >= n or (distances[:, -1] > radius).all():
+            break
+        k = int(min(2 * k, n))
+    keep = (distances <= radius) & (indices != np.arange(n)[:, None])
+    rows = np.repeat(np.arange(n), indices.shape[1])[keep.ravel()]
+    return sp.csr_matrix((distances[keep], (rows, indices[keep])), shape=(n, n))
 
 
 def _smooth_knn_dist(distances: np.ndarray, k: float, n_iter: int = 64, bandwidth: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -47,12 +47,12 @@ __all__ = [
 
 def spot_spacing(coords: np.ndarray) -> float:
     """Median distance between a spot and its nearest neighbour (the lattice pitch)."""
-    from sklearn.neighbors import NearestNeighbors
+    from dance.core.neighbors import knn
 
     coords = np.asarray(coords, dtype=np.float64)
     if coords.shape[0] < 2:
         return 1.0
-    distances, _ = NearestNeighbors(n_neighbors=2).fit(coords).kneighbors(coords)
+    _, distances = knn(coords, 2)
     spacing = float(np.median(distances[:, 1]))
     return spacing if spacing > 0 else 1.0
 
@@ -62,13 +62,13 @@ def lattice_neighbours(coords: np.ndarray) -> int:
 
     Counted as the median number of spots within 1.2 x the lattice pitch, rounded to 4 or 6.
     """
-    from sklearn.neighbors import NearestNeighbors
+    from dance.core.neighbors import radius_neighbors
 
     coords = np.asarray(coords, dtype=np.float64)
     if coords.shape[0] < 7:
         return 4
     radius = 1.2 * spot_spacing(coords)
-    counts = np.array([len(n) - 1 for n in NearestNeighbors().fit(coords).radius_neighbors(coords, radius=radius, return_distance=False)])
+    counts = np.diff(radius_neighbors(coords, radius).indptr)
     return 6 if np.median(counts) > 4.5 else 4
 
 

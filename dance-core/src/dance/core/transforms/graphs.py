@@ -78,17 +78,19 @@ def spatial_graph(
     nearest-neighbour distance, so a regular grid links only its direct neighbours: 4 on a square
     grid, 6 on Visium's hexagonal one).
     """
-    from sklearn.neighbors import NearestNeighbors
+    from dance.core.neighbors import knn, radius_neighbors
 
     coords = v.require_obsm(adata, keys.spatial_key, what="spot coordinates", min_cols=2, option="spatial_key")
-    nn = NearestNeighbors().fit(coords)
+    n = adata.n_obs
     if method == "knn":
-        distances = nn.kneighbors_graph(n_neighbors=int(min(n_neighbors, adata.n_obs - 1)), mode="distance")
+        indices, found = knn(coords, int(min(n_neighbors, n - 1)) + 1)  # each spot is its own first neighbour
+        rows = np.repeat(np.arange(n), indices.shape[1] - 1)
+        distances = sp.csr_matrix((found[:, 1:].ravel().astype(np.float64), (rows, indices[:, 1:].ravel())), shape=(n, n))
     elif method == "radius":
         if radius is None:
-            d, _ = nn.kneighbors(n_neighbors=2)
-            radius = 1.3 * float(np.median(d[:, 1]))
-        distances = nn.radius_neighbors_graph(radius=radius, mode="distance")
+            _, nearest = knn(coords, 2)
+            radius = 1.3 * float(np.median(nearest[:, 1]))
+        distances = radius_neighbors(coords, radius)
     else:
         raise DanceInputError(f"spatial_graph method must be 'knn' or 'radius', got '{method}'", field="method")
     distances = sp.csr_matrix(distances.maximum(distances.T))

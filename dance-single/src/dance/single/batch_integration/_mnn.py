@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["batch_codes", "cosine_normalize", "mutual_pairs", "neighbors", "randomized_pca"]
+__all__ = ["batch_codes", "cosine_normalize", "mutual_pairs", "randomized_pca"]
 
 
 def batch_codes(batch: Any) -> tuple[np.ndarray, list[str]]:
@@ -27,34 +27,6 @@ def cosine_normalize(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms > 0, norms, 1.0)
 
 
-def neighbors(data: np.ndarray, query: np.ndarray, k: int, *, metric: str = "euclidean", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and distances of the ``k`` nearest rows of ``data`` for every row of ``query``.
-
-    ``metric="euclidean"`` uses :func:`dance.core.neighbors.knn`; ``"manhattan"`` an exact FAISS
-    L1 index (scikit-learn when FAISS is missing).
-    """
-    k = int(min(k, data.shape[0]))
-    if metric == "euclidean":
-        from dance.core.neighbors import knn
-
-        return knn(data, k, query=query, seed=seed)
-    if metric != "manhattan":
-        raise ValueError(f"unknown metric '{metric}'")
-    base = np.ascontiguousarray(data, dtype=np.float32)
-    queries = np.ascontiguousarray(query, dtype=np.float32)
-    try:
-        import faiss
-    except ImportError:  # pragma: no cover - faiss is a dependency of dance-core
-        from sklearn.neighbors import NearestNeighbors
-
-        distances, indices = NearestNeighbors(n_neighbors=k, p=1).fit(base).kneighbors(queries)
-        return indices.astype(np.int64), distances.astype(np.float32)
-    index = faiss.IndexFlat(base.shape[1], faiss.METRIC_L1)
-    index.add(base)
-    distances, indices = index.search(queries, k)
-    return indices.astype(np.int64), distances.astype(np.float32)
-
-
 def mutual_pairs(
     a: np.ndarray, b: np.ndarray, k_a: int, k_b: int, *, metric: str = "euclidean", seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -64,8 +36,10 @@ def mutual_pairs(
     ``a[i]`` and ``a[i]`` among the ``k_b`` nearest cells of ``a`` to ``b[j]``. Returns the
     row indices into ``a`` and into ``b``, sorted by ``(i, j)``.
     """
-    nn_ab, _ = neighbors(b, a, k_a, metric=metric, seed=seed)  # for each a: neighbours in b
-    nn_ba, _ = neighbors(a, b, k_b, metric=metric, seed=seed)  # for each b: neighbours in a
+    from dance.core.neighbors import knn
+
+    nn_ab, _ = knn(b, k_a, query=a, metric=metric, seed=seed)  # for each a: neighbours in b
+    nn_ba, _ = knn(a, k_b, query=b, metric=metric, seed=seed)  # for each b: neighbours in a
     n_b = np.int64(b.shape[0])
     forward = np.arange(a.shape[0], dtype=np.int64)[:, None] * n_b + nn_ab
     backward = nn_ba * n_b + np.arange(b.shape[0], dtype=np.int64)[:, None]

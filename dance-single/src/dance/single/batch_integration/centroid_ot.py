@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from dance.core.neighbors import NeighborIndex
+
 if TYPE_CHECKING:
     from anndata import AnnData
 
@@ -236,16 +238,6 @@ def _faiss_gpu(faiss: Any, use_gpu: bool) -> bool:
     return bool(use_gpu and hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0)
 
 
-def _flat_index(faiss: Any, points: np.ndarray, gpu: bool, gpu_device: int, resources: list[Any]) -> Any:
-    index = faiss.IndexFlatL2(points.shape[1])
-    if gpu:
-        if not resources:
-            resources.append(faiss.StandardGpuResources())
-        index = faiss.index_cpu_to_gpu(resources[0], gpu_device, index)
-    index.add(np.ascontiguousarray(points, dtype=np.float32))
-    return index
-
-
 def _kmeans(faiss: Any, x: np.ndarray, k: int, niter: int, seed: int, gpu: bool) -> np.ndarray:
     if k >= x.shape[0]:
         return x.copy()
@@ -440,8 +432,7 @@ def integrate_centroids(
                 x = buffers.pop(b)
                 k = int(max(1, min(n_centroids_per_batch, len(x) // max(1, min_cells_per_centroid))))
                 c = _kmeans(faiss, x, k, kmeans_iter, random_state + b, gpu)
-                index = _flat_index(faiss, c, gpu, gpu_device, [])
-                _, nearest = index.search(x, 1)
+                nearest, _ = NeighborIndex(c, use_gpu=gpu, gpu_device=gpu_device).search(x, 1)
                 nearest = nearest.ravel()
                 count = np.bincount(nearest, minlength=len(c)).astype(np.float64)
                 keep = count > 0
@@ -483,8 +474,7 @@ def integrate_centroids(
         ot_seconds = time.perf_counter() - started - kmeans_seconds
 
         # 3) interpolate the centroid displacements to every cell, chunk by chunk
-        resources: list[Any] = []
-        indexes = {b: _flat_index(faiss, centroids[b], gpu, gpu_device, resources) for b in displacement}
+        indexes = {b: NeighborIndex(centroids[b], use_gpu=gpu, gpu_device=gpu_device) for b in displacement}
         sink = _open_sink(source, tmp_path, out_key, not is_path, chunk_size)
         for lo, hi in tqdm(list(_chunks(source.n_obs, chunk_size)), desc="interpolating", unit="chunk", disable=_disable(progress)):
             x = source.read(lo, hi)
@@ -560,7 +550,7 @@ def _interpolate(index: Any, x: np.ndarray, centroids: np.ndarray, displacement:
     different numbers of queries, which would make the result depend on ``chunk_size``).
     """
     k = int(min(k, displacement.shape[0]))
-    _, nearest = index.search(np.ascontiguousarray(x, dtype=np.float32), k)
+    nearest, _ = index.search(x, k)
     distances = np.empty(nearest.shape, dtype=np.float32)
     for j in range(k):
         diff = x - centroids[nearest[:, j]]

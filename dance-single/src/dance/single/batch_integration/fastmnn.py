@@ -33,9 +33,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from dance.core.neighbors import knn
 from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import Step, step
-from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, mutual_pairs, neighbors
+from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, mutual_pairs
 from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
 
 __all__ = ["FastMNN", "MNNResult", "fast_mnn", "multi_batch_pca"]
@@ -93,7 +94,7 @@ def _tricube_correction(right: np.ndarray, correction: np.ndarray, mnn_cells: np
     """Tricube-weighted average of the corrections of the ``k`` nearest MNN-involved cells,
     bandwidth ``ndist`` times the distance to the middle one (batchelor ``.compute_tricube_average``)."""
     k = int(min(k, len(mnn_cells)))
-    indices, distances = neighbors(right[mnn_cells], right, k, seed=seed)
+    indices, distances = knn(right[mnn_cells], query=right, k=k, seed=seed)
     distances = distances.astype(np.float64)
     middle = int(np.ceil(k / 2)) - 1
     bandwidth = np.maximum(1e-8, distances[:, middle] * ndist)

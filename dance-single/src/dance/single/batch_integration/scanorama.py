@@ -30,9 +30,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
+from dance.core.neighbors import knn as nearest_neighbours
 from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import Step, step
-from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, neighbors, randomized_pca
+from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, randomized_pca
 from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
 
 __all__ = ["Scanorama", "ScanoramaResult", "assemble", "scanorama_integrate"]
@@ -62,7 +63,7 @@ def _matches(
                 continue
             reference = np.vstack([normalized[j] for j in side])
             starts = np.cumsum([0] + [sizes[j] for j in side])
-            idx, _ = neighbors(reference, normalized[i], knn, metric=metric, seed=seed)
+            idx, _ = nearest_neighbours(reference, query=normalized[i], k=knn, metric=metric, seed=seed)
             owner = np.searchsorted(starts, idx, side="right") - 1
             rows = np.broadcast_to(np.arange(sizes[i])[:, None], idx.shape)
             for position, j in enumerate(side):

@@ -37,10 +37,11 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from dance.core.neighbors import knn
 from dance.core.tasks.batch_integration import BatchIntegrationModel, IntegrationOutput
 from dance.core.transforms.pipeline import Step, step
 from dance.core.transforms.representation import corrected_embedding
-from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, neighbors, randomized_pca
+from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, randomized_pca
 from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
 
 __all__ = ["Anchors", "SeuratV3", "find_anchors", "seurat_integrate"]
@@ -150,10 +151,10 @@ def find_anchors(
     e1, e2 = cosine_normalize(u), cosine_normalize(v)
     n1, n2 = e1.shape[0], e2.shape[0]
     k_nb = max(k_anchor, k_score)
-    nn11, _ = neighbors(e1, e1, k_nb + 1, seed=seed)
-    nn22, _ = neighbors(e2, e2, k_nb + 1, seed=seed)
-    nn12, _ = neighbors(e2, e1, k_nb, seed=seed)
-    nn21, _ = neighbors(e1, e2, k_nb, seed=seed)
+    nn11, _ = knn(e1, query=e1, k=k_nb + 1, seed=seed)
+    nn22, _ = knn(e2, query=e2, k=k_nb + 1, seed=seed)
+    nn12, _ = knn(e2, query=e1, k=k_nb, seed=seed)
+    nn21, _ = knn(e1, query=e2, k=k_nb, seed=seed)
     # mutual nearest neighbours with k_anchor
     ka = min(k_anchor, nn12.shape[1], nn21.shape[1])
     forward = (np.arange(n1)[:, None] * n2 + nn12[:, :ka]).ravel()
@@ -167,7 +168,7 @@ def find_anchors(
         loadings = np.vstack([x1, x2]).T @ np.vstack([u, v])  # features x vectors (ProjectDim)
         features = _top_features(loadings, max_features)
         c1, c2 = cosine_normalize(data1[:, features]), cosine_normalize(data2[:, features])
-        nn_filter, _ = neighbors(c2, c1, min(k_filter, n2), seed=seed)
+        nn_filter, _ = knn(c2, query=c1, k=min(k_filter, n2), seed=seed)
         keep = (nn_filter[a] == b[:, None]).any(axis=1)
         a, b = a[keep], b[keep]
     result.n_filtered = len(a)
@@ -198,7 +199,7 @@ def _anchor_weights(
     order = np.argsort(anchor_owner, kind="stable")  # anchors grouped by their query cell
     starts = np.concatenate([[0], np.cumsum(np.bincount(anchor_owner, minlength=len(unique_cells)))])
     k = int(min(k_weight + 1, len(unique_cells)))
-    idx, dist = neighbors(query_space[unique_cells], query_space, k, seed=seed)
+    idx, dist = knn(query_space[unique_cells], query=query_space, k=k, seed=seed)
     dist = dist.astype(np.float64)
     last = dist[:, -1:]
     relative = np.where(last > 0, 1.0 - dist / np.where(last > 0, last, 1.0), 1.0)

@@ -17,11 +17,12 @@ def alpha_decay_kernel(embedding: np.ndarray, knn: int, decay: float, knn_max: i
     """MAGIC's adaptive kernel: ``exp(-(d(i, j) / sigma_i) ** decay)`` with ``sigma_i`` the distance
     to the ``knn``-th neighbour of ``i``, evaluated on the ``knn_max`` nearest neighbours and
     truncated below ``threshold``, symmetrised as (K + K^T) / 2."""
-    from sklearn.neighbors import NearestNeighbors
+    from dance.core.neighbors import knn as nearest
 
     n = embedding.shape[0]
     k_search = int(min(knn_max, n))
-    distances, indices = NearestNeighbors(n_neighbors=k_search).fit(embedding).kneighbors(embedding)
+    indices, distances = nearest(embedding, k_search)
+    distances = distances.astype(np.float64)
     sigma = distances[:, min(knn, k_search - 1)]
     sigma = np.where(sigma > 0, sigma, np.max(sigma) if np.max(sigma) > 0 else 1.0)
     values = np.exp(-((distances / sigma[:, None]) ** decay))

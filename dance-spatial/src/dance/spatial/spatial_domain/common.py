@@ -13,11 +13,11 @@ def refine_domains(labels: np.ndarray, coords: np.ndarray, n_neighbours: int | N
     """SpaGCN's refinement: a spot takes the majority domain of its ``n_neighbours`` nearest
     spots (6 on a hexagonal array, 4 on a square one; detected when None) when fewer than half
     of them share its domain and more than half share the other one."""
-    from sklearn.neighbors import NearestNeighbors
+    from dance.core.neighbors import knn
 
     labels = np.asarray(labels)
     k = n_neighbours or lattice_neighbours(coords)
-    _, index = NearestNeighbors(n_neighbors=min(k + 1, len(labels))).fit(coords).kneighbors(coords)
+    index, _ = knn(np.asarray(coords, dtype=np.float64), min(k + 1, len(labels)))
     refined = labels.copy()
     for i, row in enumerate(index):
         values, counts = np.unique(labels[row], return_counts=True)
