@@ -149,5 +149,5 @@ def lint(session: nox.Session) -> None:
     """ruff over every package, the tests and the example."""
     session.install("ruff")
     session.run(
-        "ruff", "check", "dance-core", "dance-cli", "dance-single", "dance-multi", "dance-spatial", "tests", "examples", "noxfile.py"
+        "ruff", "check", "dance-core", "dance-cli", "dance-single", "dance-multi", "dance-spatial", "tests", "examples", "benchmarks", "noxfile.py"
     )

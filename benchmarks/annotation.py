@@ -8,21 +8,16 @@ fit seconds, peak memory). Every run holds the machine lock ``/tmp/dance-bench.l
 
 Usage::
 
-    DANCE_DATA_DIR=../shared/data python benchmarks/annotation.py            # full grid
-    python benchmarks/annotation.py --models actinn --datasets bmmc_cite_gex --seeds 0
-    python benchmarks/annotation.py --from-csv runs.csv                       # tables from saved runs
+    DANCE_DATA_DIR=../shared/data python -m benchmarks.annotation            # full grid
+    python -m benchmarks.annotation --models actinn --datasets bmmc_cite_gex --seeds 0
+    python -m benchmarks.annotation --from-csv runs.csv                       # tables from saved runs
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import Run, in_grid_order, parse_grid_arguments, run_and_record, summarise, write_tables
+from benchmarks.harness import Run, in_grid_order, parse_grid_arguments, run_and_record, summarise, write_tables
 
 MODELS = ("actinn", "celltypist", "scdeepsort", "singlecellnet", "svm")
 DATASETS = ("bmmc_cite_gex", "cbmc_citeseq", "pbmc68k_reduced", "pbmc4k_10x")

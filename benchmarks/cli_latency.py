@@ -7,8 +7,8 @@ median and maximum wall time over ``--repeats`` runs of each command.
 
 Usage::
 
-    python benchmarks/cli_latency.py                 # every command, 3 repeats
-    python benchmarks/cli_latency.py --repeats 5 --notes "quiet machine"
+    python -m benchmarks.cli_latency                 # every command, 3 repeats
+    python -m benchmarks.cli_latency --repeats 5 --notes "quiet machine"
 """
 
 from __future__ import annotations
@@ -19,11 +19,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import DOCS, bench_lock, machine_description
+from benchmarks.harness import DOCS, bench_lock, machine_description
 
 TARGET_SECONDS = 1.0
 

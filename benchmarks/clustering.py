@@ -7,23 +7,20 @@ seconds, peak memory, DANCE's reported ARI). Every run holds the machine lock
 
 Usage::
 
-    DANCE_DATA_DIR=../shared/data python benchmarks/clustering.py            # full grid
-    python benchmarks/clustering.py --models scdeepcluster --datasets pbmc4k_10x --seeds 0
-    python benchmarks/clustering.py --from-csv runs.csv                        # tables from saved runs
+    DANCE_DATA_DIR=../shared/data python -m benchmarks.clustering            # full grid
+    python -m benchmarks.clustering --models scdeepcluster --datasets pbmc4k_10x --seeds 0
+    python -m benchmarks.clustering --from-csv runs.csv                        # tables from saved runs
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import Run, in_grid_order, merge_with_table, parse_grid_arguments, run_and_record, summarise, write_tables
+from benchmarks.harness import Run, in_grid_order, merge_with_table, parse_grid_arguments, run_and_record, summarise, write_tables
 
 #: scDCC under its paper's protocol: the labels of a random 10 % of the cells are known and 1,000
 #: random pairs of them become must-link / cannot-link constraints (the model's defaults)

@@ -13,7 +13,7 @@
 
 Usage::
 
-    DANCE_DATA_DIR=../shared/data python benchmarks/harmony_parity.py [--sizes 100000 1000000] [--repeats 1]
+    DANCE_DATA_DIR=../shared/data python -m benchmarks.harmony_parity [--sizes 100000 1000000] [--repeats 1]
 
 Writes ``docs/benchmarks/harmony_parity.md`` and ``.csv``.
 """
@@ -34,8 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import DOCS, bench_lock
+from benchmarks.harness import DOCS, ROOT, bench_lock
 
 N_DIMS, N_BATCHES, N_TYPES = 50, 8, 20
 
@@ -43,7 +42,7 @@ N_DIMS, N_BATCHES, N_TYPES = 50, 8, 20
 # ---------------------------------------------------------------------- one timed run (child process)
 def _child(impl: str, n_cells: int, seed: int, out: str, threads: str) -> None:
     """Generate the embedding, warm the implementation up, time one integration, save the result."""
-    from dance.core.resources import Measure
+    from dance.core.measurement import Measure
     from dance.single.batch_integration.synthetic_scale import make_embedding
 
     adata = make_embedding(n_cells, N_DIMS, N_BATCHES, N_TYPES, seed=seed)
@@ -77,8 +76,8 @@ def _child(impl: str, n_cells: int, seed: int, out: str, threads: str) -> None:
 
 def _timed(impl: str, n_cells: int, seed: int, folder: Path, threads: str = "default") -> dict[str, Any]:
     out = folder / f"{impl}-{threads}-{n_cells}-{seed}.npy"
-    command = [sys.executable, __file__, "--child", impl, str(n_cells), str(seed), str(out), threads]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    command = [sys.executable, "-m", "benchmarks.harmony_parity", "--child", impl, str(n_cells), str(seed), str(out), threads]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"{impl} at {n_cells} cells failed: {done.stderr.strip().splitlines()[-1:]}")
     record = json.loads(done.stdout.strip().splitlines()[-1])
@@ -97,7 +96,7 @@ def parity() -> dict[str, Any]:
     import harmonypy
 
     from dance.core import load_dataset
-    from dance.core.metrics.embedding import EmbeddingEvaluation, ilisi
+    from dance.core.metrics.scib_metrics import EmbeddingEvaluation, ilisi
     from dance.single.batch_integration.harmony import harmonize
 
     adata = load_dataset("harmonypy_pbmc_3500", "batch_integration")

@@ -302,7 +302,7 @@ def write_tables(
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"Machine: {machine_description()}; generated {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC by `benchmarks/{stem}.py`.",
+        f"Machine: {machine_description()}; generated {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC by `python -m benchmarks.{stem}`.",
     ]
     md_path = DOCS / f"{stem}.md"
     md_path.write_text("\n".join(lines) + "\n")

@@ -16,7 +16,7 @@ with the scib-metrics package's values for the same embeddings.
 
 Usage::
 
-    DANCE_DATA_DIR=../shared/data python benchmarks/integration.py [--models ...] [--datasets ...] [--seeds 0]
+    DANCE_DATA_DIR=../shared/data python -m benchmarks.integration [--models ...] [--datasets ...] [--seeds 0]
 
 Writes ``docs/benchmarks/integration.md`` and ``.csv`` (one row per method x dataset; columns
 ``<metric>`` for dance's scIB metrics and ``scibm_<metric>`` for scib-metrics').
@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import DOCS, Run, bench_lock, run_grid
+from benchmarks.harness import DOCS, ROOT, Run, bench_lock, run_grid
 
 DATASETS = ("bmmc_cite_gex", "kang_pbmc_stim", "harmony_cell_lines", "harmonypy_pbmc_3500")
 EXTERNAL = ("harmonypy", "scanorama")
@@ -65,7 +64,7 @@ def _inputs(dataset: str, seed: int) -> tuple[Any, Any, Any]:
 
 def _external_child(package: str, dataset: str, seed: int, out: str) -> None:
     """Run one pip package on one dataset (fresh process), save the embedding, print timing JSON."""
-    from dance.core.resources import Measure
+    from dance.core.measurement import Measure
     from dance.core.transforms.representation import declared_embedding
 
     adata, truth, pca = _inputs(dataset, seed)
@@ -109,10 +108,10 @@ def _external_child(package: str, dataset: str, seed: int, out: str) -> None:
 
 def run_external(package: str, dataset: str, seed: int, folder: Path) -> dict[str, Any]:
     out = folder / f"{package}-{dataset}-{seed}.npy"
-    command = [sys.executable, __file__, "--external-child", package, dataset, str(seed), str(out)]
+    command = [sys.executable, "-m", "benchmarks.integration", "--external-child", package, dataset, str(seed), str(out)]
     started = time.perf_counter()
     with bench_lock():
-        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
     record: dict[str, Any] = {"task": "batch_integration", "model": f"{package} (pip)", "dataset": dataset, "seed": seed}
     if done.returncode != 0:
         record.update(status="failed", error=(done.stderr.strip().splitlines() or ["?"])[-1], wall_seconds=time.perf_counter() - started)
@@ -210,7 +209,7 @@ def write_tables(frame: pd.DataFrame, started: str, notes: list[str]) -> None:
     lines = [
         "# Batch integration benchmark",
         "",
-        "scIB metrics (Luecken et al. 2022) computed by dance (`dance.core.metrics.embedding`), aggregate = 0.6 bio "
+        "scIB metrics (Luecken et al. 2022) computed by dance (`dance.core.metrics.scib_metrics`), aggregate = 0.6 bio "
         "+ 0.4 batch over the metrics a dataset allows (no cell types in kang_pbmc_stim and harmonypy_pbmc_3500: "
         "batch metrics only, and `overall` is absent). `(pip)` rows are the original packages on the same inputs, "
         "scored by dance. The `scib-metrics overall` column is the same aggregate from the scib-metrics package's own "

@@ -16,9 +16,9 @@ Writes ``docs/benchmarks/integration_scale.md`` and ``.csv``:
 
 Usage (heavy: run in the background; each stage holds the benchmark lock ``/tmp/dance-bench.lock``)::
 
-    python benchmarks/integration_scale.py all --data-dir /tmp/dance-integration-scale
-    python benchmarks/integration_scale.py compare         # one stage: write | scale | compare | tables
-    python benchmarks/integration_scale.py all --clean     # remove the data files afterwards
+    python -m benchmarks.integration_scale all --data-dir /tmp/dance-integration-scale
+    python -m benchmarks.integration_scale compare         # one stage: write | scale | compare | tables
+    python -m benchmarks.integration_scale all --clean     # remove the data files afterwards
 
 Stages write their results as JSON into ``<data-dir>/results``; ``tables`` (run by ``all``) turns
 them into the Markdown and CSV files. The data files are never committed.
@@ -40,8 +40,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import DOCS, bench_lock
+from benchmarks.harness import DOCS, ROOT, bench_lock
 
 SIZES = {"1M": 1_000_000, "10M": 10_000_000}
 N_DIMS, N_BATCHES, N_TYPES, SEED = 50, 4, 12, 0
@@ -123,7 +122,7 @@ def worker(input_path: str, output_path: str, json_path: str) -> None:
     import ot  # noqa: F401
     import torch
 
-    from dance.single.batch_integration.centroid_ot import integrate_centroids
+    from dance.single.batch_integration.optimal_transport.centroid_integration import integrate_centroids
 
     after_imports = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
@@ -157,7 +156,11 @@ def stage_scale(data_dir: Path, results: Path, sizes: list[str]) -> None:
         env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
         with bench_lock():
             done = subprocess.run(
-                [sys.executable, __file__, "worker", str(path), str(out), str(record_path)], capture_output=True, text=True, env=env
+                [sys.executable, "-m", "benchmarks.integration_scale", "worker", str(path), str(out), str(record_path)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=ROOT,
             )
         if done.returncode != 0:
             raise SystemExit(f"worker {label} failed:\n{done.stderr[-3000:]}")
@@ -180,8 +183,8 @@ def stage_scale(data_dir: Path, results: Path, sizes: list[str]) -> None:
 
 
 def stage_compare(results: Path) -> None:
-    from dance.single.batch_integration.centroid_ot import integrate_centroids
-    from dance.single.batch_integration.ot import OT, integrate_cells
+    from dance.single.batch_integration.optimal_transport.centroid_integration import integrate_centroids
+    from dance.single.batch_integration.optimal_transport.ot import OT, integrate_cells
     from dance.single.batch_integration.synthetic_scale import make_embedding
 
     adata = make_embedding(COMPARE_CELLS, N_DIMS, N_BATCHES, N_TYPES, seed=SEED)

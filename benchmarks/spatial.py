@@ -8,21 +8,16 @@ Runs are ordered seed first, so an interrupted grid still has every cell at seed
 
 Usage::
 
-    DANCE_DATA_DIR=../shared/data python benchmarks/spatial.py                 # full grid
-    python benchmarks/spatial.py --models card --datasets cerebellum_pseudospots --seeds 0
-    python benchmarks/spatial.py --from-csv benchmarks/results/spatial/runs.csv  # tables from saved runs
+    DANCE_DATA_DIR=../shared/data python -m benchmarks.spatial                 # full grid
+    python -m benchmarks.spatial --models card --datasets cerebellum_pseudospots --seeds 0
+    python -m benchmarks.spatial --from-csv benchmarks/results/spatial/runs.csv  # tables from saved runs
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import DOCS, Run, in_grid_order, parse_grid_arguments, run_and_record, summarise, write_tables
+from benchmarks.harness import DOCS, Run, in_grid_order, parse_grid_arguments, run_and_record, summarise, write_tables
 
 DOMAIN_MODELS = ("louvain", "spagcn", "stagate", "stlearn")
 DECONVOLUTION_MODELS = ("nnls", "card", "spotlight", "spatialdecon", "dstg")

@@ -107,3 +107,14 @@ def test_the_cycle_finder_finds_a_cycle_through_a_type_hint(tmp_path):
     (tmp_path / "pkg" / "b.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.a import g\ndef f(): ...\n")
     (tmp_path / "pkg" / "c.py").write_text("def h():\n    from . import a\n")
     assert package_cycles(tmp_path / "pkg", "pkg") == [["pkg.a", "pkg.b"]]
+
+
+def test_the_benchmarks_are_an_importable_package(monkeypatch):
+    """`python -m benchmarks.<name>` from the repository root: no sys.path tricks, every script imports."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(ROOT))  # what `python -m` from the root does
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        assert "sys.path.insert" not in path.read_text(), path.name
+        if path.stem != "__init__":
+            importlib.import_module(f"benchmarks.{path.stem}")

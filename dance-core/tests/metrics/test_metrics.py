@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from dance.core.metrics import labels, matching, proportions, regression
-from dance.core.metrics.embedding import EmbeddingEvaluation, asw_batch, asw_label, graph_connectivity
+from dance.core.metrics.scib_metrics import EmbeddingEvaluation, asw_batch, asw_label, graph_connectivity
 
 
 def test_label_metrics_on_known_values():

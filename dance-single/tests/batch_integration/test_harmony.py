@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dance.core import run
-from dance.core.metrics.embedding import EmbeddingEvaluation, ilisi
+from dance.core.metrics.scib_metrics import EmbeddingEvaluation, ilisi
 from dance.single.batch_integration import harmony as harmony_module
 from dance.single.batch_integration.harmony import harmonize
 
@@ -32,7 +32,7 @@ def test_harmony_mixes_batches_and_keeps_types_apart():
     assert result.embedding.shape == x.shape
     assert _mixing(result.embedding, batch) > _mixing(x, batch) + 0.4  # measured 0.006 -> 0.90 (harmonypy: 0.90)
     evaluation = EmbeddingEvaluation(result.embedding, labels=types.astype(str), batch=batch)
-    from dance.core.metrics.embedding import cluster_ari
+    from dance.core.metrics.scib_metrics import cluster_ari
 
     assert cluster_ari(None, evaluation) > 0.95  # measured 1.00
     assert result.converged and 1 <= result.n_iterations <= 10

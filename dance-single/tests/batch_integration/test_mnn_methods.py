@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dance.core import run
-from dance.core.metrics.embedding import EmbeddingEvaluation, cluster_ari, ilisi
+from dance.core.metrics.scib_metrics import EmbeddingEvaluation, cluster_ari, ilisi
 from dance.single.batch_integration._mnn import mutual_pairs
 from dance.single.batch_integration.fastmnn import _center_along, fast_mnn, multi_batch_pca
 from dance.single.batch_integration.scanorama import _matches, assemble, scanorama_integrate

@@ -17,7 +17,7 @@ NEURIPS = "Lance et al. (2022) Multimodal single cell data integration challenge
 
 _LABELS = "dance.core.metrics.labels"
 _REGRESSION = "dance.core.metrics.regression"
-_EMBEDDING = "dance.core.metrics.embedding"
+_EMBEDDING = "dance.core.metrics.scib_metrics"
 _MATCHING = "dance.core.metrics.matching"
 
 # (task, name, target, higher_is_better, summary, citation)

@@ -167,7 +167,7 @@ def run(
     from dance.core.data.checksum import data_checksum, files_checksum
     from dance.core.data.inputs import resolve_input
     from dance.core.device import resolve_device
-    from dance.core.resources import Measure
+    from dance.core.measurement import Measure
     from dance.core.validation import require_named_keys
     from dance.core.versions import package_versions
 

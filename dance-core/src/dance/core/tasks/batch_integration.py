@@ -22,7 +22,7 @@ Hold-out
     embedding (the declared embedding, else PCA of log-normalised, scaled expression of 2,000
     highly variable genes: what the ``pca`` control outputs), which PCR comparison needs.
 Metrics (scIB, Luecken et al. 2022, Nat Methods; ``fn(truth, evaluation)``, see
-:mod:`dance.core.metrics.embedding`)
+:mod:`dance.core.metrics.scib_metrics`)
     Bio-conservation (:data:`BIO_METRICS`): ``nmi``, ``ari`` (Leiden clusters at the NMI-optimal
     resolution vs labels), ``asw_label``, ``isolated_label_f1``, ``isolated_label_asw``,
     ``clisi``. Batch correction (:data:`BATCH_METRICS`): ``asw_batch``, ``graph_connectivity``,
@@ -203,7 +203,7 @@ class BatchIntegration(TaskContract):
     def evaluation_inputs(
         self, prediction: IntegrationOutput, truth: IntegrationTruth, keys: DataKeys, *, model: DanceModel | None = None
     ) -> tuple[Any, Any]:
-        from dance.core.metrics.embedding import EmbeddingEvaluation
+        from dance.core.metrics.scib_metrics import EmbeddingEvaluation
 
         if not isinstance(prediction, IntegrationOutput):
             prediction = IntegrationOutput(embedding=prediction)

@@ -78,7 +78,7 @@ class JointEmbedding(TaskContract):
         return embedding_array(prediction, data.mod1.n_obs, "joint embedding")
 
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
-        from dance.core.metrics.embedding import EmbeddingEvaluation
+        from dance.core.metrics.scib_metrics import EmbeddingEvaluation
 
         return truth, EmbeddingEvaluation(prediction[truth.positions], labels=truth.labels, seed=getattr(model, "seed", 0))
 

@@ -12,7 +12,7 @@ from pydantic import Field
 from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_annotation import CellTypeAnnotationModel
 from dance.core.transforms.pipeline import Step, step
-from dance.single.annotation._common import dense, genes_of, training_labels
+from dance.single.annotation.training_data import dense, genes_of, training_labels
 
 
 class ACTINN(CellTypeAnnotationModel):

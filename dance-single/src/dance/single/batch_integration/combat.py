@@ -35,7 +35,7 @@ class ComBat(BatchIntegrationModel):
         import scanpy as sc
 
         if self.params.use_rep is not None:
-            from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
+            from dance.single.batch_integration.input_embedding import EmbeddingInput, input_embedding
 
             values = input_embedding(data, EmbeddingInput(use_rep=self.params.use_rep))
             adata = ad.AnnData(X=values.astype(np.float64), obs=data.obs[[self.keys.batch_key]].copy())

@@ -37,7 +37,7 @@ from dance.core.neighbors import knn
 from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import Step, step
 from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, mutual_pairs
-from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
+from dance.single.batch_integration.input_embedding import EmbeddingInput, input_embedding
 
 __all__ = ["FastMNN", "MNNResult", "fast_mnn", "multi_batch_pca"]
 

@@ -55,7 +55,7 @@ import numpy as np
 from pydantic import Field
 
 from dance.core.tasks.batch_integration import BatchIntegrationModel
-from dance.single.batch_integration._rep import EmbeddingInput, embedding_pipeline, input_embedding
+from dance.single.batch_integration.input_embedding import EmbeddingInput, embedding_pipeline, input_embedding
 
 if TYPE_CHECKING:
     import torch

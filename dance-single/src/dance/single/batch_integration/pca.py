@@ -6,7 +6,7 @@ from typing import Any
 
 from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import Step
-from dance.single.batch_integration._rep import EmbeddingInput, embedding_pipeline, input_embedding
+from dance.single.batch_integration.input_embedding import EmbeddingInput, embedding_pipeline, input_embedding
 
 
 class PCA(BatchIntegrationModel):

@@ -34,7 +34,7 @@ from dance.core.neighbors import knn as nearest_neighbours
 from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import Step, step
 from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, randomized_pca
-from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
+from dance.single.batch_integration.input_embedding import EmbeddingInput, input_embedding
 
 __all__ = ["Scanorama", "ScanoramaResult", "assemble", "scanorama_integrate"]
 

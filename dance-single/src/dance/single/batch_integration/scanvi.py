@@ -50,7 +50,7 @@ class SCANVI(SCVI):
     quick_params = {"max_epochs": 2, "scanvi_epochs": 2, "n_hidden": 16}
 
     def _labels(self, data: Any) -> tuple[np.ndarray, list[str]]:
-        from dance.single.batch_integration._ot_core import encode_labels
+        from dance.single.batch_integration.optimal_transport.transport_maps import encode_labels
 
         if self.keys.label_key not in data.obs.columns:
             return np.full(data.n_obs, -1, dtype=np.int64), []

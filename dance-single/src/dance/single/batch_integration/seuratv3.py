@@ -42,7 +42,7 @@ from dance.core.tasks.batch_integration import BatchIntegrationModel, Integratio
 from dance.core.transforms.pipeline import Step, step
 from dance.core.transforms.representation import corrected_embedding
 from dance.single.batch_integration._mnn import batch_codes, cosine_normalize, randomized_pca
-from dance.single.batch_integration._rep import EmbeddingInput, input_embedding
+from dance.single.batch_integration.input_embedding import EmbeddingInput, input_embedding
 
 __all__ = ["Anchors", "SeuratV3", "find_anchors", "seurat_integrate"]
 

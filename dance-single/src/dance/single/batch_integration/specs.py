@@ -50,7 +50,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="ot",
         task="batch_integration",
-        target="dance.single.batch_integration.ot:OT",
+        target="dance.single.batch_integration.optimal_transport.ot:OT",
         summary="Unbalanced entropic OT of each batch's embedding onto a reference batch, barycentric displacement (scBIOT approach)",
         citation="Chizat, Peyré, Schmitzer & Vialard (2018) Scaling algorithms for unbalanced optimal transport problems. Math Comp 87:2563-2609; scBIOT (haihuilab/scbiot)",
         requires=("POT", "torch"),
@@ -58,7 +58,7 @@ MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="ot_centroids",
         task="batch_integration",
-        target="dance.single.batch_integration.ot_centroids:OTCentroids",
+        target="dance.single.batch_integration.optimal_transport.ot_centroids:OTCentroids",
         summary="OT between per-batch k-means centroids, displacement interpolated to every cell (scales to 100M cells)",
         citation="Chizat, Peyré, Schmitzer & Vialard (2018) Scaling algorithms for unbalanced optimal transport problems. Math Comp 87:2563-2609; scBIOT integrate_centroids (haihuilab/scbiot)",
         requires=("POT", "torch", "faiss-cpu"),

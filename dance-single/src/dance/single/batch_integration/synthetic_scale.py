@@ -249,7 +249,7 @@ def write_embedding(
     Returns
     -------
     The path. ``anndata.read_h5ad(path, backed="r")`` / ``anndata.read_zarr(path)`` read it, and
-    :func:`dance.single.batch_integration.centroid_ot.integrate_centroids` integrates it chunk by
+    :func:`dance.single.batch_integration.optimal_transport.centroid_integration.integrate_centroids` integrates it chunk by
     chunk without loading it.
     """
     from tqdm.auto import tqdm

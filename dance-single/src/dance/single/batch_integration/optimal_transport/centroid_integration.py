@@ -339,13 +339,13 @@ def integrate_centroids(
 
     Examples
     --------
-    >>> from dance.single.batch_integration.centroid_ot import integrate_centroids
+    >>> from dance.single.batch_integration.optimal_transport.centroid_integration import integrate_centroids
     >>> emb, metrics = integrate_centroids("atlas.h5ad", obsm_key="X_pca", tmp_path="atlas_ot.npy")  # doctest: +SKIP
     """
     from tqdm.auto import tqdm
 
     from dance.core.errors import DanceInputError
-    from dance.single.batch_integration._ot_core import UNKNOWN_LABELS, barycentric_map
+    from dance.single.batch_integration.optimal_transport.transport_maps import UNKNOWN_LABELS, barycentric_map
 
     try:
         import faiss

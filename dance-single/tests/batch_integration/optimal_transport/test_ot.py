@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from dance.core.errors import DanceInputError
-from dance.single.batch_integration._ot_core import barycentric_map, encode_labels
-from dance.single.batch_integration.ot import OT, choose_reference, smooth_displacement
+from dance.single.batch_integration.optimal_transport.ot import OT, choose_reference, smooth_displacement
+from dance.single.batch_integration.optimal_transport.transport_maps import barycentric_map, encode_labels
 from dance.single.batch_integration.synthetic_scale import make_embedding
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dance.core.errors import DanceInputError
-from dance.single.batch_integration.centroid_ot import integrate_centroids
+from dance.single.batch_integration.optimal_transport.centroid_integration import integrate_centroids
 from dance.single.batch_integration.synthetic_scale import make_embedding, write_embedding
 
 KW = {"n_centroids_per_batch": 64, "max_samples_per_batch": 2000, "progress": False, "max_iter": 300}
@@ -126,7 +126,7 @@ def test_bad_input_is_named():
 
 
 def test_the_ot_centroids_model_is_integrate_centroids(embedding, reference):
-    from dance.single.batch_integration.ot_centroids import OTCentroids
+    from dance.single.batch_integration.optimal_transport.ot_centroids import OTCentroids
 
     model = OTCentroids(use_rep="X_pca", n_centroids_per_batch=64, max_samples_per_batch=2000, max_iter=300, device="cpu")
     out = model.fit(embedding).predict(embedding).embedding
@@ -142,7 +142,7 @@ def test_peak_memory_is_bounded_by_chunks_not_by_the_file(tmp_path):
         f"""
         import json, resource
         import anndata, faiss, h5py, ot, torch  # noqa: F401  (the imports' memory is the baseline)
-        from dance.single.batch_integration.centroid_ot import integrate_centroids
+        from dance.single.batch_integration.optimal_transport.centroid_integration import integrate_centroids
         from dance.single.batch_integration.synthetic_scale import make_embedding
         integrate_centroids(make_embedding(3000, n_dims=50, seed=9), n_centroids_per_batch=64, progress=False)
         baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

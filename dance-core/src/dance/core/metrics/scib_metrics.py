@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from dance.core.metrics import scib
+from dance.core.metrics import scib_kernels as scib
 from dance.core.metrics.labels import adjusted_rand_index, normalized_mutual_information
 
 __all__ = [

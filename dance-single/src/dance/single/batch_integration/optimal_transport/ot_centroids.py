@@ -9,7 +9,7 @@ from pydantic import Field
 from dance.core.errors import DanceInputError
 from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import Step
-from dance.single.batch_integration._rep import EmbeddingInput, embedding_pipeline, input_embedding
+from dance.single.batch_integration.input_embedding import EmbeddingInput, embedding_pipeline, input_embedding
 
 __all__ = ["OTCentroids"]
 
@@ -25,7 +25,7 @@ class OTCentroids(BatchIntegrationModel):
     ``reference``); each cell then moves by the inverse-distance-weighted displacement of its
     ``k_interp`` nearest centroids of its own batch. This model runs it on an in-memory AnnData;
     for on-disk data of any size call
-    :func:`dance.single.batch_integration.centroid_ot.integrate_centroids` directly.
+    :func:`dance.single.batch_integration.optimal_transport.centroid_integration.integrate_centroids` directly.
 
     With ``supervised=True``, centroids take the majority known label of their cells and
     transport between different known labels costs ``label_penalty`` more. Small batches get at
@@ -63,7 +63,7 @@ class OTCentroids(BatchIntegrationModel):
     def _fit(self, data: Any) -> None:
         import anndata as ad
 
-        from dance.single.batch_integration.centroid_ot import integrate_centroids
+        from dance.single.batch_integration.optimal_transport.centroid_integration import integrate_centroids
 
         p = self.params
         label_key = None

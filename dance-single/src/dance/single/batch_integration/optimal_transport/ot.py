@@ -10,7 +10,7 @@ from pydantic import Field
 from dance.core.errors import DanceInputError
 from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import Step
-from dance.single.batch_integration._rep import EmbeddingInput, embedding_pipeline, input_embedding
+from dance.single.batch_integration.input_embedding import EmbeddingInput, embedding_pipeline, input_embedding
 
 __all__ = ["OT", "choose_reference", "smooth_displacement"]
 
@@ -97,7 +97,7 @@ class OT(BatchIntegrationModel):
         self.embedding_, self.notes_ = integrate_cells(x, batch, labels, self.params, device=self.device_, seed=self.seed)
 
     def _labels(self, data: Any) -> np.ndarray | None:
-        from dance.single.batch_integration._ot_core import encode_labels
+        from dance.single.batch_integration.optimal_transport.transport_maps import encode_labels
 
         if not self.params.supervised:
             return None
@@ -118,7 +118,7 @@ def integrate_cells(
     """
     from tqdm.auto import tqdm
 
-    from dance.single.batch_integration._ot_core import barycentric_map
+    from dance.single.batch_integration.optimal_transport.transport_maps import barycentric_map
 
     rng = np.random.default_rng(seed)
     reference = choose_reference(batch, params.reference)

@@ -1,4 +1,4 @@
-"""The scIB metric suite (dance.core.metrics.scib kernels and the embedding metrics): against
+"""The scIB metric suite (dance.core.metrics.scib_kernels kernels and the embedding metrics): against
 scikit-learn / explicit references, on embeddings with known structure, and against the
 scib-metrics package when it is installed."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dance.core.metrics import embedding as E
-from dance.core.metrics import scib
-from dance.core.metrics.embedding import EmbeddingEvaluation
+from dance.core.metrics import scib_metrics as E
+from dance.core.metrics import scib_kernels as scib
+from dance.core.metrics.scib_metrics import EmbeddingEvaluation
 
 
 def _blobs(n_per: int = 60, n_types: int = 3, n_batches: int = 2, mixed: bool = True, seed: int = 0, dims: int = 8):
