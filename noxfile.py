@@ -75,6 +75,12 @@ def tests_cli(session: nox.Session) -> None:
     session.run(*PYTEST, "dance-cli/tests", *session.posargs)
 
 
+@_session(name="tests-nn", tags=["ci"])
+def tests_nn(session: nox.Session) -> None:
+    """dance-nn installed alone (torch, torch_geometric, dance-core): layers, likelihoods, data and the trainer."""
+    _package_session(session, "dance-nn")
+
+
 TYPER_FLOOR = ["typer==0.18.0", "rich==13.0.0"]  # the oldest versions dance-cli's pyproject allows
 
 
@@ -131,7 +137,13 @@ def tests_integration(session: nox.Session) -> None:
     """Every package and the example plugin together: the cross-package and CLI end-to-end tests."""
     _install_torch_first(session)
     session.install(
-        "./dance-core[test]", "./dance-cli", "./dance-single", "./dance-multi", "./dance-spatial", "./examples/dance-plugin-example"
+        "./dance-core[test]",
+        "./dance-cli",
+        "./dance-nn",
+        "./dance-single",
+        "./dance-multi",
+        "./dance-spatial",
+        "./examples/dance-plugin-example",
     )
     session.run(*PYTEST, "tests", *session.posargs)
 
@@ -140,7 +152,7 @@ def tests_integration(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """The README's main job: install everything and cluster the embedded PBMC 4K cells."""
     _install_torch_first(session)
-    session.install("./dance-core", "./dance-cli", "./dance-single", "./dance-multi", "./dance-spatial")
+    session.install("./dance-core", "./dance-cli", "./dance-nn", "./dance-single", "./dance-multi", "./dance-spatial")
     session.run("dance", "run", "clustering", "--out", f"{session.create_tmp()}/demo")
 
 
@@ -149,5 +161,16 @@ def lint(session: nox.Session) -> None:
     """ruff over every package, the tests and the example."""
     session.install("ruff")
     session.run(
-        "ruff", "check", "dance-core", "dance-cli", "dance-single", "dance-multi", "dance-spatial", "tests", "examples", "benchmarks", "noxfile.py"
+        "ruff",
+        "check",
+        "dance-core",
+        "dance-cli",
+        "dance-nn",
+        "dance-single",
+        "dance-multi",
+        "dance-spatial",
+        "tests",
+        "examples",
+        "benchmarks",
+        "noxfile.py",
     )

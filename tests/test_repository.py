@@ -33,7 +33,7 @@ def test_every_hook_is_documented_with_its_signature():
 
 
 def test_namespace_package_has_no_init_in_any_distribution():
-    for folder in ("dance-core", "dance-cli", "dance-single", "dance-multi", "dance-spatial"):
+    for folder in ("dance-core", "dance-cli", "dance-nn", "dance-single", "dance-multi", "dance-spatial"):
         assert (ROOT / folder / "src" / "dance").is_dir()
         assert not (ROOT / folder / "src" / "dance" / "__init__.py").exists(), folder
         assert (ROOT / folder / "README.md").is_file() and (ROOT / folder / "tests").is_dir()
@@ -42,7 +42,9 @@ def test_namespace_package_has_no_init_in_any_distribution():
 def test_domain_packages_depend_on_core_and_cli_and_core_has_no_deep_learning():
     for folder in ("dance-single", "dance-multi", "dance-spatial"):
         deps = " ".join(tomllib.loads((ROOT / folder / "pyproject.toml").read_text())["project"]["dependencies"])
-        assert "dance-core" in deps and "dance-cli" in deps, folder
+        assert "dance-core" in deps and "dance-cli" in deps and "dance-nn" in deps, folder
+    nn = " ".join(tomllib.loads((ROOT / "dance-nn" / "pyproject.toml").read_text())["project"]["dependencies"])
+    assert "dance-core" in nn and "torch" in nn and "dance-cli" not in nn
     core = " ".join(tomllib.loads((ROOT / "dance-core" / "pyproject.toml").read_text())["project"]["dependencies"])
     assert not re.search(r"\b(torch|torch-geometric|dgl|tensorflow|jax)\b", core)
 
@@ -88,7 +90,14 @@ def test_info_and_data_list_import_no_model_library():
     assert report == {"data_list": [], "models": {}}, report
 
 
-PACKAGES = [("dance-core", "core"), ("dance-cli", "cli"), ("dance-single", "single"), ("dance-multi", "multi"), ("dance-spatial", "spatial")]
+PACKAGES = [
+    ("dance-core", "core"),
+    ("dance-cli", "cli"),
+    ("dance-nn", "nn"),
+    ("dance-single", "single"),
+    ("dance-multi", "multi"),
+    ("dance-spatial", "spatial"),
+]
 
 
 @pytest.mark.parametrize("folder, name", PACKAGES)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dance.core.metrics import scib_metrics as E
 from dance.core.metrics import scib_kernels as scib
+from dance.core.metrics import scib_metrics as E
 from dance.core.metrics.scib_metrics import EmbeddingEvaluation
 
 

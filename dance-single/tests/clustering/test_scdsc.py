@@ -7,9 +7,9 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from dance.core import run
+from dance.nn.graphs import sparse_adjacency
 from dance.single.clustering.scdsc import ScDSC
 from dance.single.clustering.scdsc_module import ScDSCNetwork
-from dance.single.nn.graphs import sparse_adjacency
 
 FAST = {
     "pretrain_epochs": 20,

@@ -7,9 +7,9 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from dance.core import run
+from dance.nn.graphs import sparse_adjacency
 from dance.single.clustering.sctag import ScTAG
 from dance.single.clustering.sctag_module import ScTAGNetwork
-from dance.single.nn.graphs import sparse_adjacency
 
 FAST = {
     "pretrain_epochs": 30,

@@ -3,32 +3,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dance.single.nn.autoencoder import (
-    DenoisingZINBAutoencoder,
-    ZINBHeads,
-    encode_in_batches,
-    iterate_minibatches,
-    mlp,
-    pretrain_zinb_autoencoder,
-)
-from dance.single.nn.likelihoods import zinb_loss
-
-
-def test_mlp_layers():
-    net = mlp([10, 8, 4], batch_norm=True)
-    kinds = [type(m).__name__ for m in net]
-    assert kinds == ["Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU"]
-    assert [type(m).__name__ for m in mlp([10, 8, 4], last_activation=False)] == ["Linear", "ReLU", "Linear"]
-    assert [type(m).__name__ for m in mlp([10, 4], activation="none")] == ["Linear"]
-
-
-def test_zinb_heads_respect_their_ranges():
-    torch.manual_seed(0)
-    mean, disp, pi = ZINBHeads(6, 5)(torch.randn(7, 6) * 100)
-    assert mean.shape == disp.shape == pi.shape == (7, 5)
-    assert (mean >= 1e-5).all() and (mean <= 1e6).all()
-    assert (disp >= 1e-4).all() and (disp <= 1e4).all()
-    assert ((pi >= 0) & (pi <= 1)).all()
+from dance.nn.likelihoods import zinb_loss
+from dance.single.nn.autoencoder import DenoisingZINBAutoencoder, encode_in_batches, pretrain_zinb_autoencoder
 
 
 def test_noise_changes_the_reconstruction_but_not_the_embedding():
@@ -45,15 +21,6 @@ def test_noise_changes_the_reconstruction_but_not_the_embedding():
     _, mean_a, *_ = quiet(x, torch.Generator().manual_seed(1))
     _, mean_b, *_ = quiet(x, torch.Generator().manual_seed(2))
     assert torch.equal(mean_a, mean_b)
-
-
-def test_minibatches_cover_every_index_once_and_are_seeded():
-    batches = list(iterate_minibatches(10, 4, generator=torch.Generator().manual_seed(0)))
-    assert [len(b) for b in batches] == [4, 4, 2]
-    assert sorted(torch.cat(batches).tolist()) == list(range(10))
-    again = list(iterate_minibatches(10, 4, generator=torch.Generator().manual_seed(0)))
-    assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
-    assert torch.cat(list(iterate_minibatches(5, 2, shuffle=False))).tolist() == [0, 1, 2, 3, 4]
 
 
 def test_encode_in_batches_equals_one_pass():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from dance.single.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
-from dance.single.nn.scvi import SCANVAE, VAE, FCLayers, kl_warmup_weight
+from dance.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
+from dance.single.nn.scvi import SCANVAE, VAE, kl_warmup_weight
 
 
 def _counts(n=64, g=30, seed=0, groups=2):
@@ -16,13 +16,6 @@ def _counts(n=64, g=30, seed=0, groups=2):
     profile = rng.gamma(1.0, 1.0, (groups, g)) + 0.1
     x = rng.poisson(profile[group] * 5.0).astype(np.float32)
     return torch.tensor(x), torch.tensor(rng.integers(0, 2, n)), torch.tensor(group)
-
-
-def test_fc_layers_inject_the_covariate_into_every_layer():
-    layers = FCLayers(5, 7, [3], n_layers=2, n_hidden=4)
-    assert [block[0].in_features for block in layers.layers] == [5 + 3, 4 + 3]
-    out = layers(torch.randn(6, 5), torch.tensor([0, 1, 2, 0, 1, 2]))
-    assert out.shape == (6, 7)
 
 
 def test_latent_and_losses_have_the_right_shapes():

@@ -11,7 +11,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from dance.core import run
 from dance.core.testing import synthetic_data
-from dance.spatial.nn import EdgeAggregation
+from dance.nn.graphs import EdgeAggregation
 from dance.spatial.spatial_domain.stagate import STAGATE
 from dance.spatial.spatial_domain.stagate_module import GraphAttention, STAGATEModule
 

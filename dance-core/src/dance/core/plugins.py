@@ -30,7 +30,7 @@ __all__ = [
     "module_sources",
 ]
 
-FIRST_PARTY_DISTRIBUTIONS = frozenset({"dance-core", "dance-cli", "dance-single", "dance-multi", "dance-spatial"})
+FIRST_PARTY_DISTRIBUTIONS = frozenset({"dance-core", "dance-cli", "dance-nn", "dance-single", "dance-multi", "dance-spatial"})
 
 
 class PluginRecord(BaseModel):

@@ -31,7 +31,7 @@ LIBRARIES = (
 def package_versions() -> dict[str, str]:
     """Python, platform, every distribution providing dance plugins, and key libraries."""
     versions = {"python": platform.python_version(), "platform": platform.platform()}
-    names = {"dance-core", "dance-cli"}
+    names = {"dance-core", "dance-cli", "dance-nn"}
     for ep in importlib.metadata.entry_points(group="dance.plugins"):
         dist = getattr(ep, "dist", None)
         if dist is not None:

@@ -148,7 +148,7 @@ def _epochs(
     import torch
     from tqdm.auto import tqdm
 
-    from dance.single.nn.autoencoder import iterate_minibatches
+    from dance.nn.data import minibatch_indices as iterate_minibatches
     from dance.single.nn.scvi import kl_warmup_weight
 
     history: dict[str, float] = {}

@@ -11,7 +11,6 @@ from pydantic import Field
 from dance.core import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
-from dance.single.clustering._common import resolve_n_clusters, torch_generator
 
 if TYPE_CHECKING:
     import torch
@@ -45,7 +44,7 @@ class CellGeneGraph:
         one-layer GCN), the adjacency as a sparse ``adj_t`` (row = receiving node)."""
         import torch
 
-        from dance.single.nn.graphs import sparse_adjacency
+        from dance.nn.graphs import sparse_adjacency
 
         n_genes, n_batch = self.n_genes, len(cells)
         into_cells = sp.hstack([self.cell_weights[cells], sp.diags(self.self_weights[cells])])
@@ -167,8 +166,9 @@ class GraphSC(ClusteringModel):
         from tqdm.auto import tqdm
 
         from dance.core.seeding import seed_everything
+        from dance.nn.data import minibatch_indices as iterate_minibatches
+        from dance.nn.data import torch_generator
         from dance.single.clustering.graphsc_module import GraphSCAutoencoder, inner_product_loss
-        from dance.single.nn.autoencoder import iterate_minibatches
 
         seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
 
@@ -202,9 +202,11 @@ class GraphSC(ClusteringModel):
         self.notes_.update(epochs=p.epochs, final_loss=round(losses[-1], 4), n_clusters_found=len(np.unique(self.labels_)))
 
     def _cluster_embedding(self) -> None:
+        from dance.nn.clustering import resolve_n_clusters
+
         p = self.params
         if p.n_clusters is not None and p.cluster_method == "kmeans":
-            from dance.single.nn.clustering import kmeans_centres
+            from dance.nn.clustering import kmeans_centres
 
             resolve_n_clusters(self)
             _, self.labels_ = kmeans_centres(self.embedding_, p.n_clusters, seed=self.seed, n_init=p.kmeans_n_init)

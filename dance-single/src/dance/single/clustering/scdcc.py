@@ -140,8 +140,8 @@ class ScDCC(ScDeepCluster):
             return
         import torch
 
-        from dance.single.nn.clustering import soft_assignment
-        from dance.single.nn.likelihoods import zinb_loss
+        from dance.nn.clustering import soft_assignment
+        from dance.nn.likelihoods import zinb_loss
 
         p = self.params
         module, centres = self.module_, self.centres_

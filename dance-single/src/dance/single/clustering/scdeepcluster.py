@@ -10,7 +10,6 @@ from pydantic import Field
 from dance.core import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
-from dance.single.clustering._common import expression_tensors, resolve_n_clusters, torch_generator
 
 if TYPE_CHECKING:
     import torch
@@ -82,8 +81,9 @@ class ScDeepCluster(ClusteringModel):
         import torch
 
         from dance.core.seeding import seed_everything
+        from dance.nn.clustering import kmeans_centres, resolve_n_clusters, soft_assignment
+        from dance.nn.data import expression_tensors, torch_generator
         from dance.single.nn.autoencoder import DenoisingZINBAutoencoder, encode_in_batches, pretrain_zinb_autoencoder
-        from dance.single.nn.clustering import kmeans_centres, soft_assignment
 
         seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
 
@@ -141,9 +141,9 @@ class ScDeepCluster(ClusteringModel):
         import torch
         from tqdm.auto import tqdm
 
+        from dance.nn.clustering import changed_fraction, kl_clustering_loss, soft_assignment, target_distribution
+        from dance.nn.likelihoods import zinb_loss
         from dance.single.nn.autoencoder import encode_in_batches
-        from dance.single.nn.clustering import changed_fraction, kl_clustering_loss, soft_assignment, target_distribution
-        from dance.single.nn.likelihoods import zinb_loss
 
         p = self.params
         module, centres = self.module_, self.centres_

@@ -10,7 +10,6 @@ from pydantic import Field
 from dance.core import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
-from dance.single.clustering._common import expression_tensors, resolve_n_clusters, torch_generator
 
 if TYPE_CHECKING:
     import torch
@@ -108,11 +107,11 @@ class ScDSC(ClusteringModel):
         from tqdm.auto import tqdm
 
         from dance.core.seeding import seed_everything
+        from dance.nn.clustering import kmeans_centres, resolve_n_clusters, target_distribution
+        from dance.nn.data import encode_in_batches, expression_tensors, torch_generator
+        from dance.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
+        from dance.nn.likelihoods import zinb_loss
         from dance.single.clustering.scdsc_module import ScDSCNetwork
-        from dance.single.nn.autoencoder import encode_in_batches
-        from dance.single.nn.clustering import kmeans_centres, target_distribution
-        from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
-        from dance.single.nn.likelihoods import zinb_loss
 
         seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
 
@@ -180,7 +179,7 @@ class ScDSC(ClusteringModel):
         import torch.nn.functional as F
         from tqdm.auto import tqdm
 
-        from dance.single.nn.autoencoder import iterate_minibatches
+        from dance.nn.data import minibatch_indices as iterate_minibatches
 
         p = self.params
         ae = network.ae

@@ -10,7 +10,6 @@ from pydantic import Field
 from dance.core import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
-from dance.single.clustering._common import expression_tensors, resolve_n_clusters
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -103,11 +102,12 @@ class ScTAG(ClusteringModel):
         from tqdm.auto import tqdm
 
         from dance.core.seeding import seed_everything
+        from dance.nn.clustering import kl_clustering_loss, kmeans_centres, resolve_n_clusters, target_distribution
+        from dance.nn.data import expression_tensors
+        from dance.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
+        from dance.nn.likelihoods import zinb_loss
+        from dance.nn.reconstruction import inner_product_mse
         from dance.single.clustering.sctag_module import ScTAGNetwork
-        from dance.single.nn.clustering import kl_clustering_loss, kmeans_centres, target_distribution
-        from dance.single.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
-        from dance.single.nn.likelihoods import zinb_loss
-        from dance.single.nn.reconstruction import inner_product_mse
 
         seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
 

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import TAGConv
 
-from dance.single.nn.autoencoder import ZINBHeads, mlp
-from dance.single.nn.clustering import soft_assignment
+from dance.nn.clustering import soft_assignment
+from dance.nn.layers import ZINBHeads, mlp
 
 __all__ = ["ScTAGNetwork"]
 

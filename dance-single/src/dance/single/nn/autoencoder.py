@@ -5,7 +5,7 @@ the normalised mean (``exp``, clipped), the inverse dispersion (``softplus``, cl
 dropout probability (``sigmoid``). scDeepCluster (Tian et al. 2019, Nat Mach Intell 1:191),
 scDCC (Tian et al. 2021, Nat Commun 12:1873), scDSC (Gan et al. 2022, Brief Bioinform 23:bbac018)
 and scTAG (Yu et al. 2022, AAAI 36:4671) all put these heads on their decoders; the likelihood
-itself is :func:`dance.single.nn.likelihoods.zinb_loss`.
+itself is :func:`dance.nn.likelihoods.zinb_loss`.
 
 * :func:`mlp`: a stack of linear layers (optionally batch-normalised) with activations.
 * :class:`ZINBHeads`: the three heads.
@@ -17,72 +17,16 @@ itself is :func:`dance.single.nn.likelihoods.zinb_loss`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Literal
+from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from dance.single.nn.likelihoods import zinb_loss
+from dance.nn.data import encode_in_batches, minibatch_indices
+from dance.nn.layers import ZINBHeads, mlp
+from dance.nn.likelihoods import zinb_loss
 
-__all__ = [
-    "DenoisingZINBAutoencoder",
-    "DispAct",
-    "MeanAct",
-    "ZINBHeads",
-    "encode_in_batches",
-    "iterate_minibatches",
-    "mlp",
-    "pretrain_zinb_autoencoder",
-]
-
-
-class MeanAct(nn.Module):
-    """``exp`` clipped to [1e-5, 1e6]: the normalised ZINB mean (DCA's ``MeanAct``)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(torch.exp(x), min=1e-5, max=1e6)
-
-
-class DispAct(nn.Module):
-    """``softplus`` clipped to [1e-4, 1e4]: the ZINB inverse dispersion (DCA's ``DispAct``)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.clamp(F.softplus(x), min=1e-4, max=1e4)
-
-
-def mlp(
-    dims: Sequence[int],
-    *,
-    activation: Literal["relu", "none"] = "relu",
-    batch_norm: bool = False,
-    last_activation: bool = True,
-) -> nn.Sequential:
-    """Linear layers ``dims[0] -> dims[1] -> ... -> dims[-1]``, each followed by optional batch
-    normalisation and the activation (the last layer's activation only if ``last_activation``).
-    """
-    layers: list[nn.Module] = []
-    for i in range(1, len(dims)):
-        layers.append(nn.Linear(dims[i - 1], dims[i]))
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(dims[i]))
-        if activation == "relu" and (last_activation or i < len(dims) - 1):
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
-class ZINBHeads(nn.Module):
-    """Mean, inverse dispersion and dropout probability per gene from a decoder's last layer."""
-
-    def __init__(self, in_dim: int, n_genes: int) -> None:
-        super().__init__()
-        self.mean = nn.Sequential(nn.Linear(in_dim, n_genes), MeanAct())
-        self.disp = nn.Sequential(nn.Linear(in_dim, n_genes), DispAct())
-        self.pi = nn.Sequential(nn.Linear(in_dim, n_genes), nn.Sigmoid())
-
-    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self.mean(h), self.disp(h), self.pi(h)
+__all__ = ["DenoisingZINBAutoencoder", "encode_in_batches", "pretrain_zinb_autoencoder"]
 
 
 class DenoisingZINBAutoencoder(nn.Module):
@@ -130,22 +74,6 @@ class DenoisingZINBAutoencoder(nn.Module):
         return self.encode(x), mean, disp, pi
 
 
-def iterate_minibatches(
-    n: int, batch_size: int, *, generator: torch.Generator | None = None, shuffle: bool = True
-) -> Iterator[torch.Tensor]:
-    """Index tensors of consecutive mini-batches over ``n`` items (a seeded permutation when shuffling)."""
-    device = generator.device if generator is not None else torch.device("cpu")
-    order = torch.randperm(n, generator=generator, device=device) if shuffle else torch.arange(n, device=device)
-    for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
-
-
-@torch.no_grad()
-def encode_in_batches(encode: nn.Module | object, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """``encode(x)`` computed in chunks (``encode`` is a callable such as ``model.encode``)."""
-    return torch.cat([encode(x[start : start + batch_size]) for start in range(0, x.shape[0], batch_size)])  # type: ignore[operator]
-
-
 def pretrain_zinb_autoencoder(
     model: DenoisingZINBAutoencoder,
     x: torch.Tensor,
@@ -168,7 +96,7 @@ def pretrain_zinb_autoencoder(
     last = float("nan")
     for _ in tqdm(range(epochs), desc=desc, disable=None, leave=False):
         total = 0.0
-        for index in iterate_minibatches(x.shape[0], batch_size, generator=generator):
+        for index in minibatch_indices(x.shape[0], batch_size, generator=generator):
             # the clean embedding plays no part in this loss, so only the noisy path is computed
             mean, disp, pi = model.reconstruct(x[index], generator)
             loss = zinb_loss(counts[index], mean, disp, pi, scale_factor=size_factors[index])

@@ -11,18 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 
+from dance.nn.data import dense_tensor, predict_in_batches
+
 __all__ = ["dense_tensor", "predict_in_batches", "train_minibatch"]
-
-
-def dense_tensor(x: Any, device: str | torch.device = "cpu") -> torch.Tensor:
-    """A float32 tensor on ``device`` from a dense or scipy-sparse matrix."""
-    if sp.issparse(x):
-        x = x.toarray()
-    return torch.as_tensor(np.asarray(x, dtype=np.float32)).to(device)
 
 
 def train_minibatch(
@@ -96,10 +89,3 @@ def train_minibatch(
             break
     bar.close()
     return {"epochs": epochs_run, "steps": steps, "final_loss": epoch_loss}
-
-
-@torch.no_grad()
-def predict_in_batches(forward: Callable[[torch.Tensor], torch.Tensor], n: int, *, batch_size: int = 4096) -> torch.Tensor:
-    """Concatenated ``forward(indices)`` outputs over ``0..n-1`` in batches (no gradients)."""
-    outputs = [forward(torch.arange(start, min(start + batch_size, n))) for start in range(0, n, batch_size)]
-    return torch.cat(outputs) if outputs else torch.empty(0)

@@ -15,12 +15,11 @@ semi-supervised mixture prior over ``z1`` (scVI's latent): ``y ~ Cat(pi)``,
 ``q(z2 | z1, y)`` and the cross-entropy of the classifier on the labelled cells weighted by
 ``classification_ratio``. As in scvi-tools' ``SCANVAE.loss``, the unsupervised ELBO of every
 cell marginalises ``y`` under ``q(y | z1)``; labelled cells enter through the classification
-term. The likelihoods are :mod:`dance.single.nn.likelihoods` (shared with DCA-type models).
+term. The likelihoods are :mod:`dance.nn.likelihoods` (shared with DCA-type models).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -30,16 +29,12 @@ from torch import nn
 from torch.distributions import Normal
 from torch.distributions import kl_divergence as kl
 
-from dance.single.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
+from dance.nn.layers import FCLayers, GaussianEncoder, one_hot
+from dance.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
 
-__all__ = ["SCANVAE", "VAE", "DecoderSCVI", "Encoder", "FCLayers", "kl_warmup_weight", "one_hot"]
+__all__ = ["SCANVAE", "VAE", "DecoderSCVI", "kl_warmup_weight"]
 
 VAR_EPS = 1e-4
-
-
-def one_hot(index: torch.Tensor, n: int) -> torch.Tensor:
-    """One-hot float encoding of integer codes (shape ``(cells,)`` or ``(cells, 1)``)."""
-    return F.one_hot(index.reshape(-1).long(), n).float()
 
 
 def kl_warmup_weight(epoch: int, n_epochs_kl_warmup: int | None) -> float:
@@ -49,74 +44,12 @@ def kl_warmup_weight(epoch: int, n_epochs_kl_warmup: int | None) -> float:
     return min(1.0, epoch / n_epochs_kl_warmup)
 
 
-class FCLayers(nn.Module):
-    """Fully connected layers with categorical covariates (one-hot) concatenated to the input of
-    every layer: Linear -> BatchNorm1d(momentum 0.01, eps 1e-3) -> ReLU -> Dropout."""
-
-    def __init__(
-        self,
-        n_in: int,
-        n_out: int,
-        n_cat_list: Sequence[int] = (),
-        *,
-        n_layers: int = 1,
-        n_hidden: int = 128,
-        dropout_rate: float = 0.1,
-        use_batch_norm: bool = True,
-    ) -> None:
-        super().__init__()
-        self.n_cat_list = [n for n in n_cat_list if n > 1]
-        extra = sum(self.n_cat_list)
-        dims = [n_in] + [n_hidden] * (n_layers - 1) + [n_out]
-        self.layers = nn.ModuleList()
-        for d_in, d_out in itertools.pairwise(dims):
-            parts: list[nn.Module] = [nn.Linear(d_in + extra, d_out)]
-            if use_batch_norm:
-                parts.append(nn.BatchNorm1d(d_out, momentum=0.01, eps=0.001))
-            parts.append(nn.ReLU())
-            if dropout_rate > 0:
-                parts.append(nn.Dropout(dropout_rate))
-            self.layers.append(nn.Sequential(*parts))
-
-    def forward(self, x: torch.Tensor, *cats: torch.Tensor) -> torch.Tensor:
-        onehots = [one_hot(c, n) for c, n in zip(cats, self.n_cat_list, strict=False)] if self.n_cat_list else []
-        for layer in self.layers:
-            x = layer(torch.cat([x, *onehots], dim=-1) if onehots else x)
-        return x
-
-
-class Encoder(nn.Module):
-    """Gaussian encoder: mean and variance (``exp(.) + 1e-4``) of ``q``, and a reparameterised sample."""
-
-    def __init__(
-        self,
-        n_input: int,
-        n_output: int,
-        n_cat_list: Sequence[int] = (),
-        *,
-        n_layers: int = 1,
-        n_hidden: int = 128,
-        dropout_rate: float = 0.1,
-    ) -> None:
-        super().__init__()
-        self.encoder = FCLayers(n_input, n_hidden, n_cat_list, n_layers=n_layers, n_hidden=n_hidden, dropout_rate=dropout_rate)
-        self.mean_encoder = nn.Linear(n_hidden, n_output)
-        self.var_encoder = nn.Linear(n_hidden, n_output)
-
-    def forward(self, x: torch.Tensor, *cats: torch.Tensor) -> tuple[Normal, torch.Tensor]:
-        q = self.encoder(x, *cats)
-        mean = self.mean_encoder(q)
-        var = torch.exp(self.var_encoder(q)) + VAR_EPS
-        dist = Normal(mean, var.sqrt())
-        return dist, dist.rsample()
-
-
 class DecoderSCVI(nn.Module):
     """scVI's decoder: normalised expression (softmax), zero-inflation logits and the NB mean."""
 
     def __init__(self, n_input: int, n_output: int, n_cat_list: Sequence[int] = (), *, n_layers: int = 1, n_hidden: int = 128) -> None:
         super().__init__()
-        self.px_decoder = FCLayers(n_input, n_hidden, n_cat_list, n_layers=n_layers, n_hidden=n_hidden, dropout_rate=0.0)
+        self.px_decoder = FCLayers.scvi(n_input, n_hidden, n_cat_list, n_layers=n_layers, n_hidden=n_hidden, dropout_rate=0.0)
         self.px_scale_decoder = nn.Linear(n_hidden, n_output)
         self.px_dropout_decoder = nn.Linear(n_hidden, n_output)
         self.px_r_decoder = nn.Linear(n_hidden, n_output)  # used for dispersion='gene-cell'
@@ -188,8 +121,8 @@ class VAE(nn.Module):
                 raise ValueError("a latent library needs library_log_means and library_log_vars (one per batch)")
             self.register_buffer("library_log_means", torch.as_tensor(library_log_means, dtype=torch.float32).reshape(1, -1))
             self.register_buffer("library_log_vars", torch.as_tensor(library_log_vars, dtype=torch.float32).reshape(1, -1))
-            self.l_encoder = Encoder(n_input, 1, n_layers=1, n_hidden=n_hidden, dropout_rate=dropout_rate)
-        self.z_encoder = Encoder(n_input, n_latent, n_layers=n_layers, n_hidden=n_hidden, dropout_rate=dropout_rate)
+            self.l_encoder = GaussianEncoder(n_input, 1, n_layers=1, n_hidden=n_hidden, dropout_rate=dropout_rate)
+        self.z_encoder = GaussianEncoder(n_input, n_latent, n_layers=n_layers, n_hidden=n_hidden, dropout_rate=dropout_rate)
         self.decoder = DecoderSCVI(n_latent, n_input, [n_batch], n_layers=n_layers, n_hidden=n_hidden)
 
     # ---------------------------------------------------------------- model
@@ -275,10 +208,13 @@ class SCANVAE(VAE):
             self.classifier: nn.Module = nn.Linear(n_latent, n_labels)
         else:
             self.classifier = nn.Sequential(
-                FCLayers(n_latent, n_hidden, n_layers=n_layers, n_hidden=n_hidden, dropout_rate=dropout_rate), nn.Linear(n_hidden, n_labels)
+                FCLayers.scvi(n_latent, n_hidden, n_layers=n_layers, n_hidden=n_hidden, dropout_rate=dropout_rate),
+                nn.Linear(n_hidden, n_labels),
             )
-        self.encoder_z2_z1 = Encoder(n_latent, n_latent, [n_labels], n_layers=n_layers, n_hidden=n_hidden, dropout_rate=dropout_rate)
-        self.decoder_z1_z2 = FCLayers(n_latent, n_hidden, [n_labels], n_layers=n_layers, n_hidden=n_hidden, dropout_rate=0.0)
+        self.encoder_z2_z1 = GaussianEncoder(
+            n_latent, n_latent, [n_labels], n_layers=n_layers, n_hidden=n_hidden, dropout_rate=dropout_rate
+        )
+        self.decoder_z1_z2 = FCLayers.scvi(n_latent, n_hidden, [n_labels], n_layers=n_layers, n_hidden=n_hidden, dropout_rate=0.0)
         self.z1_mean = nn.Linear(n_hidden, n_latent)
         self.z1_var = nn.Linear(n_hidden, n_latent)
         prior = torch.full((n_labels,), 1.0 / n_labels) if y_prior is None else torch.as_tensor(y_prior, dtype=torch.float32)

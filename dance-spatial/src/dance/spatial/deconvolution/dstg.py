@@ -212,9 +212,9 @@ class DSTG(CellTypeDeconvolutionModel):
         import torch
 
         from dance.core.seeding import seed_everything
+        from dance.nn.graphs import sparse_tensor
         from dance.spatial.deconvolution.dstg_module import DSTGModule, soft_cross_entropy
         from dance.spatial.deconvolution.signatures import dense
-        from dance.spatial.nn import sparse_tensor
 
         seed_everything(self.seed)  # again now that torch is imported: predict() seeds torch only when it already is
 

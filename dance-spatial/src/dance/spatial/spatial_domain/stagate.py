@@ -87,8 +87,8 @@ class STAGATE(SpatialDomainModel):
         from tqdm.auto import tqdm
 
         from dance.core.seeding import seed_everything
+        from dance.nn.graphs import EdgeAggregation
         from dance.spatial.graphs import as_dense
-        from dance.spatial.nn import EdgeAggregation
         from dance.spatial.spatial_domain.common import renumber
         from dance.spatial.spatial_domain.stagate_module import STAGATEModule
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from dance.spatial.nn import EdgeAggregation
+from dance.nn.graphs import EdgeAggregation
 
 __all__ = ["GraphAttention", "STAGATEModule"]
 

@@ -5,7 +5,7 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.nn import GCNConv
 
-from dance.single.nn.graphs import edge_index_from_adjacency, knn_adjacency, normalize_adjacency, sparse_adjacency
+from dance.nn.graphs import edge_index_from_adjacency, knn_adjacency, normalize_adjacency, sparse_adjacency
 
 
 def _distances() -> sp.csr_matrix:

@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from dance.single.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood, zinb_loss
+from dance.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood, zinb_loss
 
 
 def test_nb_matches_scipy():
@@ -47,7 +47,7 @@ def test_zinb_matches_the_two_case_formula_in_value_and_gradient():
     the plain formula that evaluates both cases everywhere and selects with ``torch.where``."""
     import torch.nn.functional as F
 
-    from dance.single.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
+    from dance.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
 
     torch.manual_seed(0)
     x = torch.poisson(torch.rand(40, 30) * 0.7)

@@ -16,7 +16,7 @@ neighbours, resolution 0.8).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ __all__ = [
     "estimate_n_clusters",
     "kl_clustering_loss",
     "kmeans_centres",
+    "resolve_n_clusters",
     "soft_assignment",
     "target_distribution",
 ]
@@ -82,3 +83,19 @@ def estimate_n_clusters(
 def changed_fraction(previous: np.ndarray, current: np.ndarray) -> float:
     """Fraction of cells whose hard assignment changed (scDeepCluster's stopping criterion)."""
     return float(np.mean(np.asarray(previous) != np.asarray(current)))
+
+
+def resolve_n_clusters(model: Any, embedding: np.ndarray | None = None, *, n_neighbors: int = 20, resolution: float = 0.8) -> int:
+    """``model.params.n_clusters``, or the number of Louvain communities of ``embedding``'s kNN graph.
+
+    Writes ``n_clusters`` and ``n_clusters_estimated`` (True when estimated) into ``model.notes_``.
+    """
+    notes = model.__dict__.setdefault("notes_", {})
+    if model.params.n_clusters is not None:
+        notes.update(n_clusters=int(model.params.n_clusters), n_clusters_estimated=False)
+        return int(model.params.n_clusters)
+    if embedding is None:
+        raise ValueError("the number of clusters is unknown and no embedding was given to estimate it")
+    n, _ = estimate_n_clusters(embedding, seed=model.seed, n_neighbors=n_neighbors, resolution=resolution)
+    notes.update(n_clusters=n, n_clusters_estimated=True, n_clusters_estimate="louvain on the learned embedding")
+    return n

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from dance.single.nn.reconstruction import inner_product_mse
+from dance.nn.reconstruction import inner_product_mse
 
 
 def _random_adjacency(n: int, *, symmetric: bool, seed: int = 0) -> sp.csr_matrix:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dance.single.nn.clustering import (
+from dance.nn.clustering import (
     changed_fraction,
     estimate_n_clusters,
     kl_clustering_loss,
