@@ -72,3 +72,21 @@ def test_zinb_matches_the_two_case_formula_in_value_and_gradient():
     assert torch.allclose(fast, plain, atol=1e-5)
     for fast_grad, p in zip(fast_grads, params, strict=True):
         assert torch.allclose(fast_grad, p.grad, atol=1e-5)
+
+
+def test_the_simple_likelihoods_equal_torch_distributions():
+    from torch.distributions import Bernoulli, Laplace, Normal, Poisson
+
+    from dance.nn.likelihoods import bernoulli_log_likelihood, gaussian_log_likelihood, laplace_log_likelihood, poisson_log_likelihood
+
+    g = torch.Generator().manual_seed(0)
+    counts = torch.poisson(torch.rand(4, 5, generator=g) * 6, generator=g)
+    rate = torch.rand(4, 5, generator=g) * 5 + 0.1
+    assert torch.allclose(poisson_log_likelihood(counts, rate), Poisson(rate).log_prob(counts), atol=1e-5)
+    peaks = (torch.rand(4, 5, generator=g) > 0.7).float()
+    logits = torch.randn(4, 5, generator=g) * 3
+    assert torch.allclose(bernoulli_log_likelihood(peaks, logits), Bernoulli(logits=logits).log_prob(peaks), atol=1e-6)
+    x, loc, scale = torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g), torch.rand(4, 5, generator=g) + 0.2
+    assert torch.allclose(gaussian_log_likelihood(x, loc, scale), Normal(loc, scale).log_prob(x), atol=1e-6)
+    assert torch.allclose(laplace_log_likelihood(x, loc, scale), Laplace(loc, scale).log_prob(x), atol=1e-6)
+    assert torch.allclose(gaussian_log_likelihood(x, loc), Normal(loc, 1.0).log_prob(x), atol=1e-6)

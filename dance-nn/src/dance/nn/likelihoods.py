@@ -1,4 +1,7 @@
-"""Count likelihoods of single-cell expression: negative binomial (NB) and zero-inflated NB.
+"""Likelihoods of single-cell data: negative binomial (NB) and zero-inflated NB for counts,
+Poisson, Bernoulli for binarised peaks (ATAC), Gaussian and Laplace for continuous values.
+
+Each ``*_log_likelihood`` is elementwise (sum or average it as the model's loss needs).
 
 Parameterised by the mean ``mu`` and the inverse dispersion ``theta`` (variance
 ``mu + mu**2 / theta``), as in DCA (Eraslan et al. 2019, Nat Commun 10:390), scDeepCluster
@@ -9,12 +12,22 @@ either as a probability ``pi`` (DCA / scDeepCluster heads end in a sigmoid) or a
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["nb_log_likelihood", "row_chunked_sum", "zinb_log_likelihood", "zinb_loss"]
+__all__ = [
+    "bernoulli_log_likelihood",
+    "gaussian_log_likelihood",
+    "laplace_log_likelihood",
+    "nb_log_likelihood",
+    "poisson_log_likelihood",
+    "row_chunked_sum",
+    "zinb_log_likelihood",
+    "zinb_loss",
+]
 
 EPS = 1e-8
 
@@ -29,6 +42,29 @@ def nb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor, ep
         - torch.lgamma(theta)
         - torch.lgamma(x + 1)
     )
+
+
+def poisson_log_likelihood(x: torch.Tensor, rate: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    """Elementwise log Poisson(x; rate)."""
+    return x * torch.log(rate + eps) - rate - torch.lgamma(x + 1)
+
+
+def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Elementwise log Bernoulli(x; sigmoid(logits)) for x in {0, 1} (binarised ATAC peaks, as
+    BABEL and GLUE model them), in the stable ``-softplus`` form of the cross-entropy."""
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+
+
+def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Elementwise log N(x; mean, std**2); with ``std=1`` the negative is half the squared error plus a constant."""
+    std = torch.as_tensor(std, dtype=x.dtype, device=x.device)
+    return -0.5 * ((x - mean) / std) ** 2 - torch.log(std) - 0.5 * math.log(2 * math.pi)
+
+
+def laplace_log_likelihood(x: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor | float = 1.0) -> torch.Tensor:
+    """Elementwise log Laplace(x; loc, scale) (scMM's latent and protein likelihood)."""
+    scale = torch.as_tensor(scale, dtype=x.dtype, device=x.device)
+    return -torch.abs(x - loc) / scale - torch.log(2 * scale)
 
 
 def zinb_log_likelihood(
