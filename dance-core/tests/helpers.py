@@ -114,3 +114,25 @@ def isolated_plugin() -> types.ModuleType:
         dance_register_transforms=dance_register_transforms,
         dance_register_models=dance_register_models,
     )
+
+
+class KnownLabelsKMeans(KMeansClustering):
+    """k-means that records which label columns it was shown (for the reveal-labels protocol)."""
+
+    name = "known_labels_test"
+
+    def _fit(self, data: Any) -> None:
+        column = f"known_{self.keys.label_key}"
+        self.seen_columns_ = list(data.obs.columns)
+        self.known_ = data.obs[column].notna().to_numpy() if column in data.obs else None
+        super()._fit(data)
+
+
+class HistoryKMeans(KMeansClustering):
+    """k-means that reports a training history, as a model on dance-nn's trainer does."""
+
+    name = "history_test"
+
+    def _fit(self, data: Any) -> None:
+        super()._fit(data)
+        self.training_history_ = {"pretrain": {"zinb": [3.0, 1.0, 0.4]}, "train": {"loss": [2.0, 1.5], "val_loss": [2.2, 1.9]}}

@@ -65,6 +65,8 @@ def test_neighbour_search_keeps_small_distances_between_large_coordinates():
     assert (indices[:, 0] == np.arange(len(coords))).all()
     assert np.allclose(distances[:, 0], 0, atol=1e-3) and np.allclose(distances[:, 1], 137.5, rtol=1e-5)
     graph = radius_neighbors(coords, 1.2 * 137.5)
-    assert np.array_equal(np.diff(graph.indptr), [4 - (r in (0, 19)) - (c in (0, 19)) for r, c in zip(rows.ravel(), cols.ravel(), strict=True)])
+    assert np.array_equal(
+        np.diff(graph.indptr), [4 - (r in (0, 19)) - (c in (0, 19)) for r, c in zip(rows.ravel(), cols.ravel(), strict=True)]
+    )
     manhattan, _ = NeighborIndex(coords, metric="manhattan").search(coords[:1] + 1.0, 3)
     assert manhattan[0, 0] == 0

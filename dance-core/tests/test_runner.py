@@ -87,3 +87,55 @@ def test_a_run_checks_its_input_once(registry, monkeypatch):
     monkeypatch.setattr(contract, "check", lambda *a, **k: calls.append(k.get("stage")) or original_check(*a, **k))
     run("clustering", data=synthetic_data("clustering"), write=False, registry=registry)
     assert calls == ["evaluate"]
+
+
+def test_reveal_labels_shows_a_seeded_fraction_and_scores_the_rest_too(make_registry):
+    from helpers import plugin_module
+
+    from dance.core.keys import DataKeys
+
+    def dance_register_models(register):
+        register(name="known_labels_test", task="clustering", target="helpers:KnownLabelsKMeans", summary="s", citation="MacQueen (1967)")
+
+    registry = make_registry({"reveal": plugin_module("reveal", dance_register_models=dance_register_models)})
+    data = synthetic_data("clustering")
+    result = run("clustering", "known_labels_test", data, reveal_labels=0.2, n_clusters="labels", write=False, registry=registry)
+    assert {"ari", "nmi", "ari_unrevealed", "nmi_unrevealed"} <= set(result.metrics)
+    assert result.notes["revealed_labels"].startswith(f"{round(0.2 * data.n_obs)} of {data.n_obs} labels shown")
+    assert "cell_type" in data.obs  # the user's data keeps its labels
+    again = run("clustering", "known_labels_test", data, reveal_labels=0.2, n_clusters="labels", write=False, registry=registry)
+    assert again.metrics == result.metrics
+    with pytest.raises(DanceInputError, match="task 'imputation' has no hidden labels to reveal"):
+        registry.contract("imputation").reveal_labels(synthetic_data("imputation"), None, DataKeys(), fraction=0.1, seed=0)
+    with pytest.raises(DanceInputError, match="between 0 and 1"):
+        run("clustering", "known_labels_test", data, reveal_labels=1.5, write=False, registry=registry)
+
+
+def test_the_model_sees_only_the_revealed_labels():
+    from helpers import KnownLabelsKMeans
+
+    from dance.core.keys import DataKeys
+    from dance.core.tasks.clustering import Clustering
+
+    contract, keys = Clustering(), DataKeys()
+    data = synthetic_data("clustering")
+    view, truth = contract.holdout(data, keys, seed=0)
+    contract.reveal_labels(view, truth, keys, fraction=0.25, seed=0)
+    model = KnownLabelsKMeans(n_clusters=3).fit(view)
+    assert "cell_type" not in model.seen_columns_ and "known_cell_type" in model.seen_columns_
+    assert model.known_.sum() == round(0.25 * data.n_obs) and truth.revealed.sum() == model.known_.sum()
+
+
+def test_a_models_training_history_goes_into_the_result_and_a_figure(make_registry, tmp_path):
+    from helpers import plugin_module
+
+    def dance_register_models(register):
+        register(name="history_test", task="clustering", target="helpers:HistoryKMeans", summary="s", citation="MacQueen (1967)")
+
+    registry = make_registry({"history": plugin_module("history", dance_register_models=dance_register_models), "k": kmeans_plugin()})
+    result = run("clustering", "history_test", synthetic_data("clustering"), out=tmp_path / "run", registry=registry)
+    saved = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert saved["training"] == {"pretrain": {"zinb": [3.0, 1.0, 0.4]}, "train": {"loss": [2.0, 1.5], "val_loss": [2.2, 1.9]}}
+    assert result.outputs["training"].endswith("training.png") and (tmp_path / "run" / "training.png").stat().st_size > 5_000
+    plain = run("clustering", "kmeans_test", synthetic_data("clustering"), out=tmp_path / "plain", registry=registry)
+    assert plain.training == {} and "training" not in plain.outputs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 import typer
@@ -66,6 +67,14 @@ def run_command(
             help="Give models the number of labelled types (the DANCE benchmark protocol; reads the labels).",
         ),
     ] = False,
+    reveal_labels: Annotated[
+        float | None,
+        typer.Option(
+            "--reveal-labels",
+            metavar="FRACTION",
+            help="Show the model the labels of this fraction of the cells (semi-supervised protocols such as scDCC's).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the split and the model.")] = 0,
     device: Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto (GPU when present), cpu or cuda.")] = "auto",
     out: Annotated[
@@ -91,6 +100,7 @@ def run_command(
     ] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", metavar="", help="Write no figures (and compute no UMAP).")] = False,
     no_download: Annotated[bool, typer.Option("--no-download", metavar="", help="Never download dataset files.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No spinner and no training progress bars.")] = False,
     fmt: Format = "table",
 ) -> None:
     """Run a model on a task and print its metrics; writes result.json, metrics.csv, the output .h5ad and a figure."""
@@ -114,10 +124,15 @@ def run_command(
     }
     steps = parse_pipeline_option(pipeline)
     modalities = (mod1, mod2) if mod1 is not None or mod2 is not None else None
-    status = render.error_console.status("starting", spinner="dots")
+    if quiet:
+        import os
+
+        os.environ["DANCE_QUIET"] = "1"  # the trainer's progress bars read it
+    status = contextlib.nullcontext() if quiet else render.error_console.status("starting", spinner="dots")
 
     def progress(stage: str) -> Any:
-        status.update(f"{task}: {stage}")
+        if not quiet:
+            status.update(f"{task}: {stage}")
         return _Stage()
 
     with status:
@@ -131,6 +146,7 @@ def run_command(
             modalities=modalities,
             params=params,
             n_clusters="labels" if n_clusters_from_labels else n_clusters,
+            reveal_labels=reveal_labels,
             seed=seed,
             device=device,
             keys={k: v for k, v in keys.items() if v is not None},

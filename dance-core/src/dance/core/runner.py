@@ -62,6 +62,9 @@ class RunResult(BaseModel):
     pipeline: list[dict[str, Any]]
     notes: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str]
+    training: dict[str, dict[str, list[float]]] = Field(
+        default_factory=dict, description="deep models: the mean of every loss term per epoch, by training stage"
+    )
     outputs: dict[str, str] = Field(default_factory=dict, description="files written, by kind")
     started_at: str
     _adatas: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -98,6 +101,7 @@ def run(
     modalities: tuple[str | None, str | None] | None = None,
     params: Mapping[str, Any] | None = None,
     n_clusters: int | Literal["labels"] | None = None,
+    reveal_labels: float | None = None,
     seed: int = 0,
     device: str = "auto",
     keys: DataKeys | Mapping[str, str | None] | None = None,
@@ -139,6 +143,11 @@ def run(
         ``"labels"`` for the number of labelled types (the DANCE benchmark protocol). By default
         (None) models use their own parameters and never read the labels;
         ``notes['n_clusters_source']`` records which (``model``, ``user`` or ``labels``).
+    reveal_labels
+        For clustering and spatial domains: show the model the labels of this seeded fraction of
+        the cells in ``obs['known_<label_key>']`` (semi-supervised protocols such as scDCC's);
+        the metrics are reported over all cells and over the unrevealed ones
+        (``<metric>_unrevealed``).
     seed
         Seeds the hold-out split and the model.
     device
@@ -205,10 +214,11 @@ def run(
         # validated once: the hold-out, fit and predict below find this record instead of checking again
         contract.validate(original, data_keys, stage="evaluate", needs_counts=model_cls.needs_counts)
         view, truth = contract.holdout(original, data_keys, seed=seed)
+        revealed = {} if reveal_labels is None else contract.reveal_labels(view, truth, data_keys, fraction=reveal_labels, seed=seed)
         contract.mark_validated(view, data_keys, stage="fit", needs_counts=model_cls.needs_counts)
     chosen_params, notes = contract.suggest_params(model_cls, original, data_keys, dict(params or {}))
     chosen_params, cluster_notes = contract.choose_n_clusters(model_cls, original, data_keys, chosen_params, n_clusters)
-    notes = {**resolved.notes, **cluster_notes, **notes}
+    notes = {**resolved.notes, **cluster_notes, **revealed, **notes}
     instance = model_cls(chosen_params, seed=seed, device=concrete_device, keys=data_keys, pipeline=pipeline, registry=registry)
 
     with Measure() as measured_fit, progress(f"fitting {model_spec.name}"):
@@ -241,6 +251,7 @@ def run(
         keys=data_keys.model_dump(),
         pipeline=[s.model_dump() for s in instance.pipeline],
         notes={**notes, **getattr(instance, "notes_", {})},
+        training=_training_history(instance),
         versions=package_versions(),
         started_at=started,
     )
@@ -266,6 +277,12 @@ def run(
             )
             with progress("plotting"):
                 figures = contract.plot(outputs, prediction, truth, data_keys, context=context, folder=folder)
+                if result.training:
+                    from dance.core.plotting.training import plot_training
+
+                    curve = plot_training(result.training, folder / "training.png", context=context)
+                    if curve is not None:
+                        figures = {**figures, "training": curve}
             written.update({name: str(path) for name, path in figures.items()})
         with progress("writing outputs"):
             protected = {p.resolve() for p in resolved.files}
@@ -278,6 +295,12 @@ def run(
             result.outputs = dict(sorted(written.items()))
             (folder / "result.json").write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
     return result
+
+
+def _training_history(model: Any) -> dict[str, dict[str, list[float]]]:
+    """A deep model's per-epoch loss history (``training_history_``, set from its trainer), as plain floats."""
+    history = getattr(model, "training_history_", None) or {}
+    return {str(stage): {str(term): [float(v) for v in values] for term, values in terms.items()} for stage, terms in history.items()}
 
 
 def _output_folder(out: str | Path | None, task: str, model: str, started: str) -> Path:

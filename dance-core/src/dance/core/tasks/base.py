@@ -37,9 +37,11 @@ __all__ = ["BrokenInput", "LabelTruth", "PartitionContract", "TaskContract"]
 class LabelTruth:
     """True labels of the evaluated cells and their positions in the view given to the model."""
 
-    def __init__(self, positions: Any, labels: Any) -> None:
+    def __init__(self, positions: Any, labels: Any, revealed: Any = None) -> None:
         self.positions = positions
         self.labels = labels
+        #: per evaluated cell, whether its label was shown to the model (``--reveal-labels``)
+        self.revealed = revealed
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -262,6 +264,11 @@ class TaskContract:
         return {}
 
     # ------------------------------------------------------------------ run helpers
+    def reveal_labels(self, view: TaskData, truth: Any, keys: DataKeys, *, fraction: float, seed: int) -> dict[str, Any]:
+        """Show the model the labels of a seeded ``fraction`` of the cells (a semi-supervised
+        protocol such as scDCC's); only tasks whose labels are otherwise hidden take it."""
+        raise DanceInputError(f"task '{self.name}' has no hidden labels to reveal; drop --reveal-labels", field="--reveal-labels")
+
     def choose_n_clusters(
         self, model_cls: type[DanceModel], data: TaskData, keys: DataKeys, params: dict[str, Any], requested: int | str | None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -411,6 +418,47 @@ class PartitionContract(TaskContract):
 
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         return truth.pair(prediction)
+
+    def evaluate(self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None) -> dict[str, float]:
+        """The task's metrics over every labelled cell (as scDCC's paper scores its protocol) and,
+        when labels were revealed to the model, the same metrics over the cells whose labels it
+        never saw (``<metric>_unrevealed``)."""
+        import numpy as np
+
+        metrics = super().evaluate(prediction, truth, keys, model=model)
+        if truth is None or truth.revealed is None or not (~truth.revealed).any():
+            return metrics
+        hidden = ~np.asarray(truth.revealed)
+        subset = LabelTruth(np.asarray(truth.positions)[hidden], np.asarray(truth.labels)[hidden])
+        for name, value in super().evaluate(prediction, subset, keys, model=model).items():
+            metrics[f"{name}_unrevealed"] = value
+        return metrics
+
+    def reveal_labels(self, view: AnnData, truth: LabelTruth | None, keys: DataKeys, *, fraction: float, seed: int) -> dict[str, Any]:
+        """Write the labels of a seeded ``fraction`` of the labelled cells into
+        ``view.obs['known_<label_key>']`` (the rest missing): what a semi-supervised model may use
+        (scDCC draws its pairwise constraints from it). The truth still covers every cell; the
+        metrics are also reported over the cells whose labels stayed hidden."""
+        import numpy as np
+        import pandas as pd
+
+        if not 0 < fraction < 1:
+            raise DanceInputError(f"--reveal-labels must be a fraction between 0 and 1; got {fraction}", field="--reveal-labels")
+        if truth is None:
+            raise DanceInputError(
+                f"--reveal-labels needs labels, but obs['{keys.label_key}'] is missing; pass --label-key to name the label column",
+                field=f"obs['{keys.label_key}']",
+            )
+        rng = np.random.default_rng(seed)
+        n_revealed = max(1, round(fraction * len(truth)))
+        chosen = np.zeros(len(truth), dtype=bool)
+        chosen[rng.choice(len(truth), size=n_revealed, replace=False)] = True
+        known = np.full(view.n_obs, None, dtype=object)
+        known[np.asarray(truth.positions)[chosen]] = np.asarray(truth.labels)[chosen]
+        column = f"known_{keys.label_key}"
+        view.obs[column] = pd.Categorical(known)
+        truth.revealed = chosen
+        return {"revealed_labels": f"{n_revealed} of {len(truth)} labels shown to the model in obs['{column}']"}
 
     def store_prediction(self, data: AnnData, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
         """``obs[key]``: the group of each cell (categorical); ``obsm['X_<key>']``: the model's cell

@@ -75,50 +75,51 @@ class ACTINN(CellTypeAnnotationModel):
         import torch
         import torch.nn.functional as F
 
+        from dance.nn.data import dense_tensor, torch_generator
+        from dance.nn.trainer import Batch, OptimizerStep, Stage, Trainer
         from dance.single.annotation.actinn_module import ACTINNNet
-        from dance.single.nn.classifier import dense_tensor, train_minibatch
 
         p = self.params
+        device = self.device_
+        # first: the trainer seeds torch (the network's initial weights); the shuffles come from
+        # a CPU generator of the seed, so they are the same on every device
+        trainer = Trainer(self.name, seed=self.seed, device=device, generator=torch_generator(self.seed))
         train, classes, codes = training_labels(self, data)
         x = self._log2(data)
         genes = self._gene_filter(x)
-        device = self.device_
         features = dense_tensor(x[train][:, genes], device)
         targets = torch.as_tensor(codes, device=device)
         n = features.shape[0]
 
-        torch.manual_seed(self.seed)
         net = ACTINNNet(len(genes), len(classes), p.hidden_dims).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=p.learning_rate)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: p.lr_decay ** (t // p.decay_steps))
         steps_per_epoch = math.ceil(n / p.batch_size)
         epochs = max(p.epochs, math.ceil(p.min_steps / steps_per_epoch))
 
-        def batch_loss(index: torch.Tensor) -> torch.Tensor:
-            index = index.to(device)
-            return F.cross_entropy(net(features[index]), targets[index]) + p.l2 * net.weight_penalty()
+        def loss(batch: Batch) -> dict[str, torch.Tensor]:
+            index = batch.index.to(device)  # type: ignore[union-attr]  # shuffled minibatches: a tensor
+            cross_entropy = F.cross_entropy(net(features[index]), targets[index])
+            return {"loss": cross_entropy + p.l2 * net.weight_penalty(), "cross_entropy": cross_entropy}
 
-        net.train()
-        history = train_minibatch(
-            batch_loss,
-            optimizer,
-            n,
-            epochs=epochs,
-            batch_size=p.batch_size,
-            generator=torch.Generator().manual_seed(self.seed),
-            scheduler=scheduler,
-            desc=f"{self.name} training",
-        )
+        stage = Stage("train", epochs=epochs, n=n, batch_size=p.batch_size, steps=[OptimizerStep(optimizer, loss, scheduler=scheduler)])
+        result = trainer.fit(stage, module=net)
         net.eval()
         self.net_ = net
         self.classes_ = classes
         self.genes_ = data.var_names[genes]
-        self.notes_ = {"actinn_genes": len(genes), **{f"actinn_{k}": v for k, v in history.items()}}
+        self.training_history_ = trainer.history
+        self.notes_ = {
+            "actinn_genes": len(genes),
+            "actinn_epochs": result.epochs,
+            "actinn_steps": result.steps,
+            "actinn_final_loss": result.final["loss"],
+        }
 
     def _predict(self, data: Any) -> Any:
         import torch
 
-        from dance.single.nn.classifier import dense_tensor, predict_in_batches
+        from dance.nn.data import dense_tensor, predict_in_batches
 
         x = dense_tensor(dense(genes_of(data, self.genes_, "ACTINN")) / math.log(2.0), self.device_)
         logits = predict_in_batches(lambda index: self.net_(x[index.to(x.device)]), x.shape[0])

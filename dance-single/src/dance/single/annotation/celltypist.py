@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,9 @@ from dance.core.models.base import ModelParams
 from dance.core.tasks.cell_type_annotation import CellTypeAnnotationModel
 from dance.core.transforms.pipeline import Step, step
 from dance.single.annotation.training_data import dense, genes_of, training_labels
+
+if TYPE_CHECKING:
+    from dance.nn.trainer import StageResult, Trainer
 
 
 class CellTypist(CellTypeAnnotationModel):
@@ -68,12 +71,15 @@ class CellTypist(CellTypeAnnotationModel):
         out = (x - self.mean_[genes]) / self.sd_[genes]
         return np.minimum(out, 10.0).astype(np.float32)
 
-    def _train(self, x: np.ndarray, codes: np.ndarray, n_classes: int, desc: str) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        """Multinomial logistic regression by mini-batch SGD; returns ``(coef, intercept, history)``."""
+    def _train(
+        self, trainer: Trainer, x: np.ndarray, codes: np.ndarray, n_classes: int, stage: str
+    ) -> tuple[np.ndarray, np.ndarray, StageResult]:
+        """Multinomial logistic regression by mini-batch SGD; returns ``(coef, intercept, result)``."""
         import torch
         import torch.nn.functional as F
 
-        from dance.single.nn.classifier import dense_tensor, train_minibatch
+        from dance.nn.data import dense_tensor
+        from dance.nn.trainer import Batch, OptimizerStep, Stage
 
         p = self.params
         device = self.device_
@@ -86,41 +92,49 @@ class CellTypist(CellTypeAnnotationModel):
         steps_per_epoch = -(-x.shape[0] // p.batch_size)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 1.0 / (1.0 + t / steps_per_epoch))
 
-        def batch_loss(index: torch.Tensor) -> torch.Tensor:
-            index = index.to(device)
-            return F.cross_entropy(linear(features[index]), targets[index]) + p.alpha / 2 * (linear.weight**2).sum()
+        def loss(batch: Batch) -> dict[str, torch.Tensor]:
+            index = batch.index.to(device)  # type: ignore[union-attr]  # shuffled minibatches: a tensor
+            cross_entropy = F.cross_entropy(linear(features[index]), targets[index])
+            return {"loss": cross_entropy + p.alpha / 2 * (linear.weight**2).sum(), "cross_entropy": cross_entropy}
 
-        history = train_minibatch(
-            batch_loss,
-            optimizer,
-            x.shape[0],
-            epochs=p.epochs,
-            batch_size=p.batch_size,
-            generator=torch.Generator().manual_seed(self.seed),
-            scheduler=scheduler,
-            desc=desc,
+        # each pass shuffles from the seed's start, as CellTypist's two independent fits do
+        trainer.generator.manual_seed(self.seed)
+        result = trainer.fit(
+            Stage(stage, epochs=p.epochs, n=x.shape[0], batch_size=p.batch_size, steps=[OptimizerStep(optimizer, loss, scheduler=scheduler)]),
+            module=linear,
         )
-        return linear.weight.detach().cpu().numpy(), linear.bias.detach().cpu().numpy(), history
+        return linear.weight.detach().cpu().numpy(), linear.bias.detach().cpu().numpy(), result
 
     def _fit(self, data: Any) -> None:
+        from dance.nn.data import torch_generator
+        from dance.nn.trainer import Trainer
+
         p = self.params
+        # first: the trainer seeds torch; the shuffles come from a CPU generator of the seed
+        trainer = Trainer(self.name, seed=self.seed, device=self.device_, generator=torch_generator(self.seed))
         train, classes, codes = training_labels(self, data)
         x = dense(data.X[train], np.float64)
         self.mean_ = x.mean(axis=0)
         sd = x.std(axis=0)
         self.sd_ = np.where(sd > 0, sd, 1.0)
         expressed = np.flatnonzero((x != 0).any(axis=0))
-        coef, intercept, history = self._train(self._scaled(x[:, expressed], expressed), codes, len(classes), f"{self.name} training")
+        coef, intercept, result = self._train(trainer, self._scaled(x[:, expressed], expressed), codes, len(classes), "train")
         selected = expressed
         if p.feature_selection and len(expressed) > p.top_genes:
             top = np.argpartition(np.abs(coef), -p.top_genes, axis=1)[:, -p.top_genes :]
             selected = expressed[np.unique(top.ravel())]
-            coef, intercept, history = self._train(self._scaled(x[:, selected], selected), codes, len(classes), f"{self.name} second pass")
+            coef, intercept, result = self._train(trainer, self._scaled(x[:, selected], selected), codes, len(classes), "second_pass")
         self.coef_, self.intercept_ = coef, intercept
         self.classes_ = classes
         self.selected_ = selected
         self.genes_ = data.var_names.copy()
-        self.notes_ = {"celltypist_features": len(selected), **{f"celltypist_{k}": v for k, v in history.items()}}
+        self.training_history_ = trainer.history
+        self.notes_ = {
+            "celltypist_features": len(selected),
+            "celltypist_epochs": result.epochs,
+            "celltypist_steps": result.steps,
+            "celltypist_final_loss": result.final["loss"],
+        }
 
     def decision_function(self, scaled: np.ndarray) -> np.ndarray:
         """Class scores (logits) of scaled expression over the selected genes."""

@@ -87,10 +87,15 @@ class ScDeepsort(CellTypeAnnotationModel):
         import torch
         import torch.nn.functional as F
 
+        from dance.nn.data import torch_generator
+        from dance.nn.trainer import Batch, OptimizerStep, Stage, Trainer
         from dance.single.annotation.scdeepsort_module import ScDeepsortNet, cell_gene_operators, sparse_rows
-        from dance.single.nn.classifier import train_minibatch
 
         p = self.params
+        device = self.device_
+        # first: the trainer seeds torch (initial weights, dropout); the shuffles come from a CPU
+        # generator of the seed (the minibatch rows also index the scipy operators)
+        trainer = Trainer(self.name, seed=self.seed, device=device, generator=torch_generator(self.seed))
         train, classes, codes = training_labels(self, data)
         x = self._expression(data.X)
         train_idx = np.flatnonzero(train)
@@ -99,7 +104,6 @@ class ScDeepsort(CellTypeAnnotationModel):
         self.gene_features_, explained = gene_pca(x_train, n_comps)
         operators = cell_gene_operators(x_train, np.ones(len(train_idx), dtype=bool))
 
-        device = self.device_
         genes = torch.as_tensor(self.gene_features_, dtype=torch.float32, device=device)
         cells = torch.as_tensor(self._cell_features(x_train), device=device)
         cell_self = torch.as_tensor(operators.cell_self, device=device)
@@ -113,7 +117,6 @@ class ScDeepsort(CellTypeAnnotationModel):
                 "gene_self": torch.as_tensor(operators.gene_self, device=device),
             }
 
-        torch.manual_seed(self.seed)
         net = ScDeepsortNet(x.shape[1], n_comps, p.dim_hidden, len(classes), n_layers=p.n_layers, dropout=p.dropout).to(device)
         optimizer = torch.optim.Adam(net.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
 
@@ -121,18 +124,18 @@ class ScDeepsort(CellTypeAnnotationModel):
             rows = torch.as_tensor(index, device=device)
             return net(genes, cells[rows], sparse_rows(operators.to_cell, index, device), cell_self[rows], **context)
 
-        def batch_loss(index: torch.Tensor) -> torch.Tensor:
-            net.train()
-            rows = index.numpy()
-            return F.cross_entropy(logits_of(rows), targets[index.to(device)], reduction="sum")
+        def loss(batch: Batch) -> dict[str, torch.Tensor]:
+            index: torch.Tensor = batch.index  # type: ignore[assignment]  # shuffled minibatches: a CPU tensor
+            # summed over the batch, as scDeepsort's run_internal.py
+            return {"loss": F.cross_entropy(logits_of(index.numpy()), targets[index.to(device)], reduction="sum")}
 
         threshold = p.unsure_rate / len(classes)
         accuracy: list[float] = []
 
-        def end_of_epoch(epoch: int) -> bool:
+        def perfect_on_training_cells(epoch: int, terms: dict[str, float]) -> bool:
             if not p.stop_at_perfect_train:
                 return False
-            net.eval()
+            net.eval()  # the trainer switches back to training mode for the next epoch
             with torch.no_grad():
                 proba = torch.softmax(logits_of(np.arange(len(train_idx))), dim=1)
             top, best = proba.max(dim=1)
@@ -140,26 +143,27 @@ class ScDeepsort(CellTypeAnnotationModel):
             return accuracy[-1] == 1.0
 
         steps_per_epoch = -(-len(train_idx) // p.batch_size)
-        history = train_minibatch(
-            batch_loss,
-            optimizer,
-            len(train_idx),
+        stage = Stage(
+            "train",
             epochs=max(p.epochs, -(-p.min_steps // steps_per_epoch)),
+            n=len(train_idx),
             batch_size=p.batch_size,
-            generator=torch.Generator().manual_seed(self.seed),
-            end_of_epoch=end_of_epoch,
-            summed=True,
-            desc=f"{self.name} training",
+            average="summed",
+            steps=[OptimizerStep(optimizer, loss)],
         )
+        result = trainer.fit(stage, module=net, on_epoch_end=perfect_on_training_cells)
         net.eval()
         self.net_ = net
         self.classes_ = classes
         self.genes_ = data.var_names.copy()
         self._context = context
+        self.training_history_ = trainer.history
         self.notes_ = {
             "scdeepsort_pca_components": n_comps,
             "scdeepsort_pca_explained_variance": explained,
-            **{f"scdeepsort_{k}": v for k, v in history.items()},
+            "scdeepsort_epochs": result.epochs,
+            "scdeepsort_steps": result.steps,
+            "scdeepsort_final_loss": result.final["loss"],
         }
         if accuracy:
             self.notes_["scdeepsort_train_accuracy"] = accuracy[-1]
@@ -168,7 +172,7 @@ class ScDeepsort(CellTypeAnnotationModel):
         import torch
 
         from dance.single.annotation.scdeepsort_module import mean_operator, sparse_rows
-        from dance.single.nn.classifier import predict_in_batches
+        from dance.nn.data import predict_in_batches
 
         device = self.device_
         x = self._expression(genes_of(data, self.genes_, "scDeepsort"))

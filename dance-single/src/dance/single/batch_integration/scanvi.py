@@ -59,20 +59,20 @@ class SCANVI(SCVI):
         return encode_labels(values)
 
     def _fit(self, data: Any) -> None:
-        import torch
-
-        from dance.single.nn.scvi import SCANVAE, VAE
+        from dance.nn.data import RowMatrix
+        from dance.single.batch_integration.scvi_module import SCANVAE, VAE
 
         p = self.params
+        trainer = self._trainer()
         counts, codes = self._prepare(data)
         labels, self.label_names_ = self._labels(data)
         kwargs = self._module_kwargs(counts, codes)
         epochs = p.max_epochs or default_max_epochs(counts.shape[0])
-        torch.manual_seed(self.seed)
+        rows = RowMatrix(counts, self.device_)
         self.notes_ = {"n_genes": len(self.genes_), "n_labelled": int((labels >= 0).sum()), "n_labels": len(self.label_names_)}
         if not self.label_names_:
             self.module_ = VAE(counts.shape[1], len(self.batches_), **kwargs)
-            history = self._train(self.module_, counts, codes, epochs, "scVI (no labels)")
+            result = self._train(trainer, self.module_, rows, codes, epochs, "train")
             self.notes_.update(fallback="no labelled cells: trained as scVI", epochs=epochs)
         else:
             self.module_ = SCANVAE(
@@ -80,13 +80,14 @@ class SCANVI(SCVI):
             )
             if p.pretrain:
                 vae = VAE(counts.shape[1], len(self.batches_), **kwargs)
-                self._train(vae, counts, codes, epochs, "scVI pretraining")
+                self._train(trainer, vae, rows, codes, epochs, "pretrain")
                 self.module_.load_state_dict(vae.state_dict(), strict=False)
                 scanvi_epochs = p.scanvi_epochs or int(min(10, max(2, round(epochs / 3.0))))
             else:
                 scanvi_epochs = p.scanvi_epochs or epochs
-            history = self._train(
-                self.module_, counts, codes, scanvi_epochs, "scANVI", labels=labels, classification_ratio=p.classification_ratio
+            result = self._train(
+                trainer, self.module_, rows, codes, scanvi_epochs, "train", labels=labels, classification_ratio=p.classification_ratio
             )
             self.notes_.update(scvi_epochs=epochs if p.pretrain else 0, scanvi_epochs=scanvi_epochs)
-        self.notes_.update({f"final_{k}": round(v, 4) for k, v in history.items()})
+        self.training_history_ = trainer.history
+        self.notes_.update({f"final_{k}": round(v, 4) for k, v in result.final.items()})

@@ -14,12 +14,10 @@ from dance.core.tasks.batch_integration import BatchIntegrationModel
 from dance.core.transforms.pipeline import step
 
 if TYPE_CHECKING:
-    import torch
+    from dance.nn.data import RowMatrix
+    from dance.nn.trainer import StageResult, Trainer
 
-__all__ = ["SCVI", "default_max_epochs", "select_genes", "train_vae"]
-
-#: above this many matrix entries the counts stay sparse and minibatches are densified on the fly
-DENSE_LIMIT = 50_000_000
+__all__ = ["SCVI", "default_max_epochs", "select_genes"]
 
 
 def default_max_epochs(n_cells: int) -> int:
@@ -47,146 +45,6 @@ def select_genes(counts: Any, var_names: Any, batch: np.ndarray, n_top_genes: in
     except Exception:  # e.g. a batch too small for per-batch binning
         sc.pp.highly_variable_genes(adata, n_top_genes=n_top_genes, flavor="seurat")
     return np.flatnonzero(adata.var["highly_variable"].to_numpy())
-
-
-class _Rows:
-    """Rows of a count matrix as float32 tensors on a device (dense when small, else CSR)."""
-
-    def __init__(self, counts: Any, device: str) -> None:
-        import torch
-
-        self.device = device
-        self.n = counts.shape[0]
-        if sp.issparse(counts) and counts.shape[0] * counts.shape[1] > DENSE_LIMIT:
-            self.csr = sp.csr_matrix(counts, dtype=np.float32)
-            self.dense = None
-        else:
-            dense = counts.toarray() if sp.issparse(counts) else np.asarray(counts)
-            self.dense = torch.as_tensor(np.asarray(dense, dtype=np.float32), device=device)
-            self.csr = None
-
-    def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        if self.dense is not None:
-            return self.dense[index.to(self.dense.device)]
-        rows = self.csr[index.cpu().numpy()].toarray()
-        return torch.as_tensor(rows, device=self.device)
-
-
-def train_vae(
-    module: Any,
-    counts: Any,
-    batch: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    weight_decay: float = 1e-6,
-    n_epochs_kl_warmup: int | None = 400,
-    seed: int = 0,
-    device: str = "cpu",
-    labels: np.ndarray | None = None,
-    classification_ratio: float = 50.0,
-    desc: str = "scVI",
-) -> dict[str, float]:
-    """Train an scVI / scANVI module by minibatch Adam (scvi-tools' optimiser: ``eps=0.01``).
-
-    ``labels`` (codes, ``-1`` = unlabelled) switch on scANVI's classification term: every step
-    also draws ``batch_size`` labelled cells (seeded) for the cross-entropy. Minibatches of fewer
-    than 3 cells are skipped (batch normalisation needs several). On the CPU, torch runs on one
-    thread during training: minibatches of 128 cells gain nothing from more, and on a busy machine
-    OpenMP threads waiting for each other made training several times slower (measured 8x on
-    2 cores). Returns the last epoch's means.
-    """
-    import torch
-
-    rows = _Rows(counts, device)
-    batch_t = torch.as_tensor(np.asarray(batch), dtype=torch.long, device=device)
-    generator = torch.Generator().manual_seed(seed)
-    labelled = None if labels is None else np.flatnonzero(np.asarray(labels) >= 0)
-    labels_t = None if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long, device=device)
-    optimiser = torch.optim.Adam(module.parameters(), lr=lr, eps=0.01, weight_decay=weight_decay)
-    module.to(device)
-    threads = torch.get_num_threads()
-    if not str(device).startswith("cuda"):
-        torch.set_num_threads(1)
-    try:
-        return _epochs(
-            module,
-            rows,
-            batch_t,
-            labelled,
-            labels_t,
-            optimiser,
-            generator,
-            epochs,
-            batch_size,
-            n_epochs_kl_warmup,
-            classification_ratio,
-            desc,
-        )
-    finally:
-        torch.set_num_threads(threads)
-        module.eval()
-
-
-def _epochs(
-    module: Any,
-    rows: _Rows,
-    batch_t: Any,
-    labelled: np.ndarray | None,
-    labels_t: Any,
-    optimiser: Any,
-    generator: Any,
-    epochs: int,
-    batch_size: int,
-    n_epochs_kl_warmup: int | None,
-    classification_ratio: float,
-    desc: str,
-) -> dict[str, float]:
-    import torch
-    from tqdm.auto import tqdm
-
-    from dance.nn.data import minibatch_indices as iterate_minibatches
-    from dance.single.nn.scvi import kl_warmup_weight
-
-    history: dict[str, float] = {}
-    bar = tqdm(range(epochs), desc=desc, unit="epoch", disable=None)
-    for epoch in bar:
-        module.train()
-        kl_weight = kl_warmup_weight(epoch, n_epochs_kl_warmup)
-        totals: dict[str, float] = {}
-        steps = 0
-        for index in iterate_minibatches(rows.n, batch_size, generator=generator):
-            if len(index) < 3:
-                continue
-            x = rows[index]
-            b = batch_t[index.to(batch_t.device)]
-            if labelled is not None and len(labelled):
-                pick = torch.as_tensor(labelled)[torch.randint(len(labelled), (min(batch_size, len(labelled)),), generator=generator)]
-                out = module.loss(
-                    x,
-                    b,
-                    kl_weight,
-                    labelled_x=rows[pick],
-                    labelled_y=labels_t[pick.to(labels_t.device)],
-                    classification_ratio=classification_ratio,
-                )
-            else:
-                out = module.loss(x, b, kl_weight)
-            optimiser.zero_grad()
-            out["loss"].backward()
-            optimiser.step()
-            for key, value in out.items():
-                totals[key] = totals.get(key, 0.0) + float(value.detach())
-            steps += 1
-        history = {key: value / max(steps, 1) for key, value in totals.items()}
-        if "loss" in history:
-            bar.set_postfix(loss=f"{history['loss']:.1f}")
-        if not np.isfinite(history.get("loss", 0.0)):
-            raise FloatingPointError(f"{desc} training diverged at epoch {epoch} (loss {history['loss']}); lower lr")
-    return history
 
 
 class SCVI(BatchIntegrationModel):
@@ -261,37 +119,51 @@ class SCVI(BatchIntegrationModel):
             **self._library_prior(counts, codes),
         }
 
-    def _train(self, module: Any, counts: Any, codes: np.ndarray, epochs: int, desc: str, **extra: Any) -> dict[str, float]:
+    def _trainer(self) -> Trainer:
+        """The trainer, made first in ``_fit``: it seeds torch (the modules' initial weights, the
+        latent samples and dropout); minibatch orders come from a CPU generator of the seed."""
+        from dance.nn.data import torch_generator
+        from dance.nn.trainer import Trainer
+
+        return Trainer(self.name, seed=self.seed, device=self.device_, generator=torch_generator(self.seed))
+
+    def _train(
+        self, trainer: Trainer, module: Any, rows: RowMatrix, codes: np.ndarray, epochs: int, stage: str, **extra: Any
+    ) -> StageResult:
+        from dance.single.batch_integration.scvi_module import train_vae
+
         p = self.params
+        # every training run shuffles from the seed's start, as separate scvi-tools ``train()``
+        # calls do (scANVI's pretraining and its own training each restart the stream)
+        trainer.generator.manual_seed(self.seed)
         return train_vae(
+            trainer,
             module,
-            counts,
+            rows,
             codes,
+            stage=stage,
             epochs=epochs,
             batch_size=p.batch_size,
             lr=p.lr,
             weight_decay=p.weight_decay,
             n_epochs_kl_warmup=p.n_epochs_kl_warmup,
-            seed=self.seed,
-            device=self.device_,
-            desc=desc,
             **extra,
         )
 
     def _fit(self, data: Any) -> None:
-        import torch
+        from dance.nn.data import RowMatrix
+        from dance.single.batch_integration.scvi_module import VAE
 
-        from dance.single.nn.scvi import VAE
-
+        trainer = self._trainer()
         counts, codes = self._prepare(data)
-        torch.manual_seed(self.seed)
         self.module_ = VAE(counts.shape[1], len(self.batches_), **self._module_kwargs(counts, codes))
         epochs = self.params.max_epochs or default_max_epochs(counts.shape[0])
-        history = self._train(self.module_, counts, codes, epochs, "scVI")
-        self.notes_ = {"epochs": epochs, "n_genes": len(self.genes_), **{f"final_{k}": round(v, 4) for k, v in history.items()}}
+        result = self._train(trainer, self.module_, RowMatrix(counts, self.device_), codes, epochs, "train")
+        self.training_history_ = trainer.history
+        self.notes_ = {"epochs": epochs, "n_genes": len(self.genes_), **{f"final_{k}": round(v, 4) for k, v in result.final.items()}}
 
     def _embed(self, data: Any, encode: Any) -> np.ndarray:
-        import torch
+        from dance.nn.data import RowMatrix, predict_in_batches
 
         counts = data.layers.get(self.keys.counts_layer, data.X)
         names = np.asarray(data.var_names).astype(str)
@@ -303,13 +175,8 @@ class SCVI(BatchIntegrationModel):
                 field="var_names",
             )
         counts = counts[:, [position[g] for g in self.genes_]]
-        rows = _Rows(counts, self.device_)
-        out = []
-        with torch.no_grad():
-            for start in range(0, rows.n, 1024):
-                index = torch.arange(start, min(start + 1024, rows.n))
-                out.append(encode(rows[index]).cpu())
-        return torch.cat(out).numpy().astype(np.float32)
+        rows = RowMatrix(counts, self.device_)
+        return predict_in_batches(lambda index: encode(rows[index]), rows.n, batch_size=1024).cpu().numpy().astype(np.float32)
 
     def _predict(self, data: Any) -> Any:
         self.module_.eval()

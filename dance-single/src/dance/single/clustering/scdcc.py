@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import torch
     from anndata import AnnData
 
+    from dance.nn.trainer import Batch, Stage
+
 __all__ = ["PairwiseConstraints", "ScDCC", "draw_pairwise_constraints", "pairwise_loss"]
 
 
@@ -81,14 +83,16 @@ class ScDCC(ScDeepCluster):
     Constraints come from known labels, following the paper's protocol: a random
     ``labelled_fraction`` of the labelled cells is taken as known and ``n_pairwise`` random pairs
     of them become must-link (same label) or cannot-link (different labels) constraints. The
-    labels are read at fit time from ``obs[constraint_key]`` (default: the task's label key, of
-    which 10 % of the cells are taken as known), where cells without a label may be NaN. When
-    evaluating through ``dance run``, the contract hides the label column, so scDCC runs with
-    zero constraints and behaves exactly like scDeepCluster (which is also how DANCE's
-    reproduction scripts ran it: ``--n_pairwise 0``); ``notes_['constraints']`` says which. To
-    use constraints there, provide a column holding the labels of the known cells only (NaN
-    elsewhere) and name it with ``constraint_key``: every labelled cell of that column is then
-    known unless ``labelled_fraction`` says otherwise.
+    labels are read at fit time from, in this order: ``obs[constraint_key]``; the column
+    ``obs['known_<label_key>']`` that ``dance run --reveal-labels FRACTION`` fills with the
+    labels of a seeded fraction of the cells; the task's label column itself, of which 10 % of
+    the cells are taken as known (the class fitted directly on labelled data). A column of known
+    labels (the first two) holds missing values (NaN / None) for the other cells, and all its
+    labelled cells are known unless ``labelled_fraction`` says otherwise. Under ``dance run``
+    without ``--reveal-labels`` the evaluation hides the label column, so there are no
+    constraints and scDCC behaves exactly like scDeepCluster (which is also how DANCE's
+    reproduction scripts ran it: ``--n_pairwise 0``); ``notes_['constraints']`` then says so
+    and how to give it some.
     """
 
     name = "scdcc"
@@ -100,9 +104,13 @@ class ScDCC(ScDeepCluster):
             gt=0,
             le=1,
             description="fraction of the labelled cells taken as known; None: 0.1 of the task's label column (the paper's "
-            "protocol), all cells of a constraint_key column (it already holds only the known labels)",
+            "protocol), all cells of a column of known labels (constraint_key or known_<label_key>)",
         )
-        constraint_key: str | None = Field(None, description="obs column with the known labels (NaN elsewhere); None: the task's label key")
+        constraint_key: str | None = Field(
+            None,
+            description="obs column with the known labels (NaN elsewhere); None: obs['known_<label_key>'] "
+            "(dance run --reveal-labels) if present, else the task's label column",
+        )
         ml_weight: float = Field(1.0, ge=0, description="weight of the must-link loss")
         cl_weight: float = Field(1.0, ge=0, description="weight of the cannot-link loss")
 
@@ -110,24 +118,58 @@ class ScDCC(ScDeepCluster):
 
     def _constraints(self, data: AnnData, n_clusters: int) -> PairwiseConstraints | None:
         p = self.params
-        key = p.constraint_key or self.keys.label_key
         if p.n_pairwise == 0:
             self.notes_.update(constraints="none: n_pairwise=0", n_must_link=0, n_cannot_link=0)
             return None
-        if key not in data.obs.columns:
-            self.notes_.update(constraints=f"none: no obs['{key}'] at fit time (hidden by the evaluation)", n_must_link=0, n_cannot_link=0)
+        key, known_only = self._constraint_source(data)
+        if key is None:
+            label = self.keys.label_key
+            why = f"no known labels at fit time (no obs['known_{label}']; obs['{label}'] is absent or hidden by the evaluation)"
+            self.notes_.update(constraints=self._no_constraints(why), n_must_link=0, n_cannot_link=0)
             return None
         values = data.obs[key].astype(object).to_numpy()
-        fraction = p.labelled_fraction if p.labelled_fraction is not None else (1.0 if p.constraint_key else 0.1)
+        # a column of known labels is used whole; the task's full label column gives the paper's 10 %
+        fraction = p.labelled_fraction if p.labelled_fraction is not None else (1.0 if known_only else 0.1)
         constraints = draw_pairwise_constraints(values, p.n_pairwise, labelled_fraction=fraction, seed=self.seed)
-        self.notes_.update(
-            constraints=f"{fraction:g} of the labelled cells of obs['{key}']",
-            n_must_link=len(constraints.must_link),
-            n_cannot_link=len(constraints.cannot_link),
-        )
-        return constraints if len(constraints) else None
+        self.notes_.update(n_must_link=len(constraints.must_link), n_cannot_link=len(constraints.cannot_link))
+        if not len(constraints):
+            self.notes_["constraints"] = self._no_constraints(f"obs['{key}'] has fewer than two labelled cells")
+            return None
+        self.notes_["constraints"] = f"{fraction:g} of the labelled cells of obs['{key}']"
+        return constraints
 
-    def _constraint_epoch(
+    def _constraint_source(self, data: AnnData) -> tuple[str | None, bool]:
+        """The obs column the constraints are drawn from and whether it holds only known labels:
+        ``constraint_key``; else ``known_<label_key>`` (the labels ``dance run --reveal-labels``
+        shows the model); else the task's label column (present when the class is fitted
+        directly on labelled data); else none."""
+        from dance.core.errors import DanceInputError
+
+        columns = data.obs.columns
+        key = self.params.constraint_key
+        if key is not None:
+            if key not in columns:
+                raise DanceInputError(
+                    f"scdcc: constraint_key names obs['{key}'], which the data does not have (obs columns: {sorted(map(str, columns))})",
+                    field=f"obs['{key}']",
+                )
+            return key, True
+        known = f"known_{self.keys.label_key}"
+        if known in columns:
+            return known, True
+        if self.keys.label_key in columns:
+            return self.keys.label_key, False
+        return None, False
+
+    @staticmethod
+    def _no_constraints(why: str) -> str:
+        """The note saying scDCC ran without constraints (exactly as scDeepCluster) and how to give it some."""
+        return (
+            f"none: {why}, so scDCC ran as scDeepCluster; pass --set constraint_key=<obs column of known labels>, "
+            "or dance run --reveal-labels 0.1"
+        )
+
+    def _constraint_stages(
         self,
         constraints: PairwiseConstraints | None,
         x: torch.Tensor,
@@ -135,37 +177,45 @@ class ScDCC(ScDeepCluster):
         size_factors: torch.Tensor,
         optimizer: torch.optim.Optimizer,
         generator: torch.Generator,
-    ) -> None:
+    ) -> list[Stage]:
+        """The authors' passes after each clustering epoch: minibatches of must-link pairs in
+        order, then minibatches of cannot-link pairs, each step with the clustering optimiser."""
         if constraints is None:
-            return
+            return []
         import torch
 
         from dance.nn.clustering import soft_assignment
         from dance.nn.likelihoods import zinb_loss
+        from dance.nn.trainer import OptimizerStep, Stage
 
         p = self.params
         module, centres = self.module_, self.centres_
-        device = x.device
-        for start in range(0, len(constraints.must_link), p.batch_size):
-            pairs = torch.from_numpy(constraints.must_link[start : start + p.batch_size]).to(device)
-            i, j = pairs[:, 0], pairs[:, 1]
+        must = torch.from_numpy(constraints.must_link).to(x.device)
+        cannot = torch.from_numpy(constraints.cannot_link).to(x.device)
+
+        def must_link(batch: Batch) -> dict[str, torch.Tensor]:
+            i, j = must[batch.index, 0], must[batch.index, 1]
             z1, mean1, disp1, pi1 = module(x[i], generator)
             z2, mean2, disp2, pi2 = module(x[j], generator)
-            loss = (
-                p.ml_weight * pairwise_loss(soft_assignment(z1, centres, p.alpha), soft_assignment(z2, centres, p.alpha), "must_link")
-                + zinb_loss(counts[i], mean1, disp1, pi1, scale_factor=size_factors[i])
-                + zinb_loss(counts[j], mean2, disp2, pi2, scale_factor=size_factors[j])
-            )
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        for start in range(0, len(constraints.cannot_link), p.batch_size):
-            pairs = torch.from_numpy(constraints.cannot_link[start : start + p.batch_size]).to(device)
-            i, j = pairs[:, 0], pairs[:, 1]
+            pair = pairwise_loss(soft_assignment(z1, centres, p.alpha), soft_assignment(z2, centres, p.alpha), "must_link")
+            zinb1 = zinb_loss(counts[i], mean1, disp1, pi1, scale_factor=size_factors[i])
+            zinb2 = zinb_loss(counts[j], mean2, disp2, pi2, scale_factor=size_factors[j])
+            # summed in the authors' order, so the recorded loss is theirs to the last bit
+            return {"loss": p.ml_weight * pair + zinb1 + zinb2, "must_link": pair, "zinb": zinb1 + zinb2}
+
+        def cannot_link(batch: Batch) -> dict[str, torch.Tensor]:
+            i, j = cannot[batch.index, 0], cannot[batch.index, 1]
             # only the clean embeddings matter here; the decoder is not part of the cannot-link loss
             q1 = soft_assignment(module.encode(x[i]), centres, p.alpha)
             q2 = soft_assignment(module.encode(x[j]), centres, p.alpha)
-            loss = p.cl_weight * pairwise_loss(q1, q2, "cannot_link")
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            pair = pairwise_loss(q1, q2, "cannot_link")
+            return {"loss": p.cl_weight * pair, "cannot_link": pair}
+
+        stages = []
+        for name, pairs, loss in (("must_link", must, must_link), ("cannot_link", cannot, cannot_link)):
+            if len(pairs):
+                # epochs is unused: the clustering stage runs one pass of each after every epoch
+                stages.append(
+                    Stage(name, epochs=1, n=len(pairs), batch_size=p.batch_size, shuffle=False, steps=[OptimizerStep(optimizer, loss)])
+                )
+        return stages

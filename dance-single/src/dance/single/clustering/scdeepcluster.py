@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     import torch
     from anndata import AnnData
 
+    from dance.nn.trainer import Batch, Stage, Trainer
+
 __all__ = ["ScDeepCluster"]
 
 
@@ -80,42 +82,47 @@ class ScDeepCluster(ClusteringModel):
     def _fit(self, data: AnnData) -> None:
         import torch
 
-        from dance.core.seeding import seed_everything
         from dance.nn.clustering import kmeans_centres, resolve_n_clusters, soft_assignment
-        from dance.nn.data import expression_tensors, torch_generator
-        from dance.single.nn.autoencoder import DenoisingZINBAutoencoder, encode_in_batches, pretrain_zinb_autoencoder
-
-        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
+        from dance.nn.data import encode_in_batches, expression_tensors, torch_generator
+        from dance.nn.trainer import OptimizerStep, Stage, Trainer
+        from dance.single.clustering.scdeepcluster_module import DenoisingZINBAutoencoder
 
         p = self.params
-        self.notes_: dict[str, Any] = {}
         device = self.device_
+        # first: the trainer seeds torch, imported just above, so the network's initial weights
+        # are the same in the first fit of a process as in every later one. Its generator draws
+        # the pretraining minibatch orders and all input noise, in the order they are needed.
+        trainer = Trainer(self.name, seed=self.seed, device=device, generator=torch_generator(self.seed, device))
+        generator = trainer.generator
+        self.notes_: dict[str, Any] = {}
         x, counts, size_factors = expression_tensors(data, self.keys, device)
-        generator = torch_generator(self.seed, device)
-        self.module_ = DenoisingZINBAutoencoder(x.shape[1], p.encoder_dims, p.latent_dim, p.noise_sd).to(device)
+        module = self.module_ = DenoisingZINBAutoencoder(x.shape[1], p.encoder_dims, p.latent_dim, p.noise_sd).to(device)
 
-        pretrain_loss = pretrain_zinb_autoencoder(
-            self.module_,
-            x,
-            counts,
-            size_factors,
+        def reconstruction(batch: Batch) -> dict[str, torch.Tensor]:
+            index = batch.index
+            return {"zinb": module.reconstruction_loss(x[index], counts[index], size_factors[index], generator)}
+
+        # pretraining: the ZINB likelihood alone, Adam with AMSGrad on shuffled minibatches
+        pretrain = Stage(
+            "pretrain",
             epochs=p.pretrain_epochs,
+            n=x.shape[0],
             batch_size=p.batch_size,
-            lr=p.pretrain_lr,
-            generator=generator,
-            desc=f"{self.name} pretraining",
+            steps=[OptimizerStep(torch.optim.Adam(module.parameters(), lr=p.pretrain_lr, amsgrad=True), reconstruction)],
         )
-        self.module_.eval()
-        z = encode_in_batches(self.module_.encode, x).cpu().numpy()
+        pretrain_loss = trainer.fit(pretrain, module=module).final.get("zinb", float("nan"))
+        module.eval()
+        z = encode_in_batches(module.encode, x).cpu().numpy()
         n_clusters = resolve_n_clusters(self, z)
         constraints = self._constraints(data, n_clusters)
         centres, labels = kmeans_centres(z, n_clusters, seed=self.seed, n_init=p.kmeans_n_init)
         self.centres_ = torch.nn.Parameter(torch.from_numpy(centres).to(device))
 
-        epochs_run, converged, loss = self._cluster(x, counts, size_factors, labels, constraints, generator)
-        self.module_.eval()
+        epochs_run, converged, loss = self._cluster(trainer, x, counts, size_factors, labels, constraints)
+        self.training_history_ = trainer.history
+        module.eval()
         with torch.no_grad():
-            self.embedding_ = encode_in_batches(self.module_.encode, x)
+            self.embedding_ = encode_in_batches(module.encode, x)
             q = soft_assignment(self.embedding_, self.centres_, p.alpha)
         self.labels_ = q.argmax(dim=1).cpu().numpy()
         self.embedding_ = self.embedding_.cpu().numpy()
@@ -129,63 +136,81 @@ class ScDeepCluster(ClusteringModel):
 
     def _cluster(
         self,
+        trainer: Trainer,
         x: torch.Tensor,
         counts: torch.Tensor,
         size_factors: torch.Tensor,
         labels: np.ndarray,
         constraints: Any,
-        generator: torch.Generator,
     ) -> tuple[int, bool, float]:
-        """DEC refinement (the authors' loop: sequential mini-batches, Adadelta); returns
-        ``(epochs run, converged, last epoch's mean loss)``."""
+        """DEC refinement (the authors' loop: sequential minibatches, Adadelta); returns
+        ``(epochs run, converged, last epoch's mean loss)``.
+
+        Every ``update_interval`` epochs, before the epoch, the target ``P`` is recomputed from all
+        cells and the stage stops if fewer than a fraction ``tol`` of the cells changed cluster
+        since the last update. After every epoch the stages of :meth:`_constraint_stages` (none
+        here; scDCC's pairwise constraints) make one pass each with the same optimiser.
+        """
         import torch
-        from tqdm.auto import tqdm
 
         from dance.nn.clustering import changed_fraction, kl_clustering_loss, soft_assignment, target_distribution
+        from dance.nn.data import encode_in_batches
         from dance.nn.likelihoods import zinb_loss
-        from dance.single.nn.autoencoder import encode_in_batches
+        from dance.nn.trainer import OptimizerStep, Stage
 
         p = self.params
-        module, centres = self.module_, self.centres_
+        module, centres, generator = self.module_, self.centres_, trainer.generator
         optimizer = torch.optim.Adadelta([*module.parameters(), centres], lr=p.lr, rho=0.95)
-        previous = labels
-        n = x.shape[0]
-        epochs_run, converged, last = 0, False, float("nan")
-        for epoch in tqdm(range(p.max_epochs), desc=f"{self.name} clustering", disable=None, leave=False):
-            if epoch % p.update_interval == 0:
-                module.eval()
-                with torch.no_grad():
-                    q_all = soft_assignment(encode_in_batches(module.encode, x), centres, p.alpha)
-                target = target_distribution(q_all)
-                current = q_all.argmax(dim=1).cpu().numpy()
-                if epoch > 0 and changed_fraction(previous, current) < p.tol:
-                    converged = True
-                    break
-                previous = current
-            module.train()
-            total = 0.0
-            for start in range(0, n, p.batch_size):
-                index = slice(start, start + p.batch_size)
-                z, mean, disp, pi = module(x[index], generator)
-                q = soft_assignment(z, centres, p.alpha)
-                loss = p.gamma * kl_clustering_loss(target[index], q) + zinb_loss(
-                    counts[index], mean, disp, pi, scale_factor=size_factors[index]
-                )
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * z.shape[0]
-            last = total / n
-            self._constraint_epoch(constraints, x, counts, size_factors, optimizer, generator)
-            epochs_run = epoch + 1
-        return epochs_run, converged, last
+        state: dict[str, Any] = {"previous": labels, "target": None, "converged": False}
+
+        def update_target(epoch: int) -> bool:
+            if epoch % p.update_interval:
+                return False
+            module.eval()
+            with torch.no_grad():
+                q_all = soft_assignment(encode_in_batches(module.encode, x), centres, p.alpha)
+            current = q_all.argmax(dim=1).cpu().numpy()
+            # the authors test convergence at a target update, never before the first epoch
+            if epoch > 0 and changed_fraction(state["previous"], current) < p.tol:
+                state["converged"] = True
+                return True
+            state.update(previous=current, target=target_distribution(q_all))
+            return False
+
+        def clustering(batch: Batch) -> dict[str, torch.Tensor]:
+            index = batch.index  # a slice: the authors' minibatches are consecutive cells, unshuffled
+            z, mean, disp, pi = module(x[index], generator)
+            kl = kl_clustering_loss(state["target"][index], soft_assignment(z, centres, p.alpha))
+            zinb = zinb_loss(counts[index], mean, disp, pi, scale_factor=size_factors[index])
+            return {"loss": p.gamma * kl + zinb, "kl": kl, "zinb": zinb}
+
+        extra = self._constraint_stages(constraints, x, counts, size_factors, optimizer, generator)
+
+        def constraint_passes(epoch: int, terms: dict[str, float]) -> bool:
+            for stage in extra:
+                # one pass each, recorded per clustering epoch next to the trainer's own stages
+                history = trainer.history.setdefault(stage.name, {})
+                for key, value in trainer.run_epoch(stage, epoch, module=module).items():
+                    history.setdefault(key, []).append(value)
+            return False
+
+        stage = Stage(
+            "cluster",
+            epochs=p.max_epochs,
+            n=x.shape[0],
+            batch_size=p.batch_size,
+            shuffle=False,
+            steps=[OptimizerStep(optimizer, clustering)],
+        )
+        result = trainer.fit(stage, module=module, on_epoch_start=update_target, on_epoch_end=constraint_passes if extra else None)
+        return result.epochs, bool(state["converged"]), result.final.get("loss", float("nan"))
 
     # ------------------------------------------------------------------ hooks (scDCC adds pairwise constraints)
     def _constraints(self, data: AnnData, n_clusters: int) -> Any:
         """Side information for the clustering stage; scDeepCluster uses none."""
         return None
 
-    def _constraint_epoch(
+    def _constraint_stages(
         self,
         constraints: Any,
         x: torch.Tensor,
@@ -193,8 +218,10 @@ class ScDeepCluster(ClusteringModel):
         size_factors: torch.Tensor,
         optimizer: torch.optim.Optimizer,
         generator: torch.Generator,
-    ) -> None:
-        """Extra updates after each clustering epoch; scDeepCluster makes none."""
+    ) -> list[Stage]:
+        """Stages run for one pass each after every clustering epoch, with the clustering
+        optimiser; scDeepCluster has none."""
+        return []
 
     def _predict(self, data: AnnData) -> np.ndarray:
         return self.labels_
