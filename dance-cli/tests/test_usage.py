@@ -99,3 +99,10 @@ def test_a_misspelled_hook_shows_as_failed_and_fails_dance_check(monkeypatch, ca
         registry.refresh()
     assert code == 0 and records["typo"]["status"] == "failed" and "did you mean 'dance_register_models'" in records["typo"]["error"]
     assert check_code == 2 and "unknown model 'typo_model'" in check_err and "plugin 'typo'" in " ".join(check_err.split())
+
+
+def test_saving_a_transductive_model_and_predicting_from_an_empty_folder_are_one_line_errors(cli_registry, capsys, tmp_path):
+    code, _, err = call(capsys, "run", "clustering", "--save-model", str(tmp_path / "m"), "-o", str(tmp_path / "o"))
+    assert code == 2 and "model 'farthest_first' is transductive" in " ".join(err.split()) and not (tmp_path / "m").exists()
+    code, _, err = call(capsys, "predict", "--model-dir", str(tmp_path), "--data", str(tmp_path / "x.h5ad"))
+    assert code == 2 and "holds no saved dance model" in err

@@ -33,6 +33,13 @@ class NearestCentroid(CellTypeAnnotationModel):
         self.probabilities_ = pd.DataFrame(weights / weights.sum(axis=1, keepdims=True), columns=self.classes_)
         return self.classes_[distances.argmin(axis=1)]
 
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"classes": [str(c) for c in self.classes_]}, {"centroids": self.centroids_}
+
+    def _restore_state(self, values: dict[str, Any], arrays: dict[str, Any]) -> None:
+        self.classes_ = np.asarray(values["classes"], dtype=object)
+        self.centroids_ = np.asarray(arrays["centroids"])
+
 
 def centroid_plugin(name: str = "annotationplugin") -> Any:
     def dance_register_models(register):

@@ -14,6 +14,7 @@ import typer
 
 import dance.cli.render as render
 from dance.cli.help_display import FlagAwareCommand, FlagAwareGroup
+from dance.cli.predict_command import predict_command
 from dance.cli.run_command import run_command
 from dance.core import registry
 from dance.core.errors import DanceError
@@ -216,6 +217,7 @@ def plugins(fmt: Format = "table") -> None:
 
 # ---------------------------------------------------------------------------- run
 app.command("run", cls=FlagAwareCommand)(run_command)
+app.command("predict", cls=FlagAwareCommand)(predict_command)
 
 
 # ---------------------------------------------------------------------------- check
@@ -313,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
-    builtin = {"list", "info", "plugins", "run", "check", "data"}
+    builtin = {"list", "info", "plugins", "run", "predict", "check", "data"}
     try:
         if command not in builtin and not (command is None and "--version" in args):
             for error in _add_extension_commands(None if command is None else command):

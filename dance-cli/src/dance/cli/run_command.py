@@ -10,7 +10,7 @@ import typer
 import dance.cli.render as render
 from dance.core.errors import DanceError, DanceInputError
 
-__all__ = ["run_command"]
+__all__ = ["print_result", "run_command"]
 
 Format = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table or json")]
 
@@ -92,6 +92,10 @@ def run_command(
     proportions_key: Annotated[
         str | None, typer.Option("--proportions-key", metavar="KEY", help="obsm key with true proportions (default proportions).")
     ] = None,
+    save_model: Annotated[
+        str | None,
+        typer.Option("--save-model", metavar="FOLDER", help="Save the fitted model here, to apply it later with `dance predict`."),
+    ] = None,
     pipeline: Annotated[
         str | None,
         typer.Option(
@@ -152,6 +156,7 @@ def run_command(
             keys={k: v for k, v in keys.items() if v is not None},
             pipeline=steps,
             out=out,
+            save_model=save_model,
             plots=not no_plots,
             download=not no_download,
             progress=progress,
@@ -159,10 +164,10 @@ def run_command(
     if fmt == "json":
         render.print_json(result.model_dump(mode="json"))
         return
-    _print_result(result)
+    print_result(result)
 
 
-def _print_result(result: Any) -> None:
+def print_result(result: Any) -> None:
     rows = [(name, render.format_metric(value)) for name, value in result.metrics_table()]
     title = f"{result.task} / {result.model} on {result.input} (seed {result.seed}, {result.device})"
     render.console.print(title, highlight=False, markup=False)
@@ -177,6 +182,10 @@ def _print_result(result: Any) -> None:
         f"fit {result.fit_seconds:.2f} s, predict {result.predict_seconds:.2f} s, peak memory {result.peak_memory_mb:.0f} MB",
         highlight=False,
     )
+    if result.model_dir:
+        render.console.print(
+            f"model saved to {result.model_dir}/ (dance predict --model-dir {result.model_dir} --data FILE)", highlight=False, markup=False
+        )
     folder = result.outputs.get("result", "")
     render.console.print(
         f"wrote {folder.rsplit('/', 1)[0] if '/' in folder else '.'}/ ({', '.join(sorted(result.outputs))})", highlight=False, markup=False

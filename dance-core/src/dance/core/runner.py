@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -62,6 +61,9 @@ class RunResult(BaseModel):
     pipeline: list[dict[str, Any]]
     notes: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str]
+    model_dir: str | None = Field(
+        default=None, description="where the fitted model was saved (--save-model), or loaded from (dance predict)"
+    )
     training: dict[str, dict[str, list[float]]] = Field(
         default_factory=dict, description="deep models: the mean of every loss term per epoch, by training stage"
     )
@@ -86,7 +88,7 @@ class RunResult(BaseModel):
 
 
 @contextlib.contextmanager
-def _silent(stage: str) -> Iterator[None]:
+def no_progress(stage: str) -> Iterator[None]:
     yield
 
 
@@ -107,6 +109,7 @@ def run(
     keys: DataKeys | Mapping[str, str | None] | None = None,
     pipeline: list[Any] | None = None,
     out: str | Path | None = None,
+    save_model: str | Path | None = None,
     write: bool = True,
     plots: bool = True,
     download: bool = True,
@@ -159,6 +162,10 @@ def run(
         Preprocessing steps replacing the model's default pipeline.
     out
         Output folder; a new folder under ``./dance-runs/`` when None.
+    save_model
+        Save the fitted model into this folder (``model.json`` + ``arrays.safetensors``) to apply
+        it to new data later (:func:`dance.core.prediction.predict`, ``dance predict``).
+        Transductive models (Leiden, Louvain, ...) refuse before any work.
     write
         Write ``result.json``, ``metrics.csv``, the output ``.h5ad`` file(s) and the figure.
     plots
@@ -184,12 +191,14 @@ def run(
         from dance.core.registry import registry as default_registry
 
         registry = default_registry
-    progress = progress or _silent
+    progress = progress or no_progress
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     task_spec = registry.get_task(task)
     contract = registry.contract(task)
     model_spec = registry.get_model(model, task) if model else registry.default_model(task)
     model_cls = registry.load_model(model_spec.name, task)
+    if save_model is not None and (refusal := model_cls.saving_refusal()):
+        raise DanceInputError(refusal, field="--save-model")
     concrete_device = resolve_device(device)
 
     overrides = keys.model_dump() if isinstance(keys, DataKeys) else dict(keys or {})
@@ -255,108 +264,29 @@ def run(
         versions=package_versions(),
         started_at=started,
     )
-    source = contract.output_source(view, original, data_keys)
-    outputs = contract.write_output(source, prediction, data_keys, model_name=model_spec.name, model=instance)
-    if resolved.output_rows is not None:
-        outputs = {stem: adata[resolved.output_rows].copy() for stem, adata in outputs.items()}
-    result._adatas = outputs
-    if write:
-        folder = _output_folder(out, task, model_spec.name, started)
-        written: dict[str, str] = {}
-        if plots:
-            from dance.core.plotting.context import PlotContext
+    from dance.core.run_outputs import finish_run
 
-            context = PlotContext(
-                task=task,
-                model=model_spec.name,
-                dataset=resolved.label,
-                metrics=metrics,
-                headline=contract.headline_metric,
-                seed=seed,
-                modalities=resolved.modalities,
-            )
-            with progress("plotting"):
-                figures = contract.plot(outputs, prediction, truth, data_keys, context=context, folder=folder)
-                if result.training:
-                    from dance.core.plotting.training import plot_training
-
-                    curve = plot_training(result.training, folder / "training.png", context=context)
-                    if curve is not None:
-                        figures = {**figures, "training": curve}
-            written.update({name: str(path) for name, path in figures.items()})
-        with progress("writing outputs"):
-            protected = {p.resolve() for p in resolved.files}
-            for stem, adata in outputs.items():
-                written[stem] = str(_write_h5ad(adata, folder / f"{stem}.h5ad", protected))
-            metrics_path = folder / "metrics.csv"
-            metrics_path.write_text("metric,value\n" + "".join(f"{k},{v!r}\n" for k, v in result.metrics_table()))
-            written["metrics"] = str(metrics_path)
-            written["result"] = str(folder / "result.json")
-            result.outputs = dict(sorted(written.items()))
-            (folder / "result.json").write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
-    return result
+    if save_model is not None:
+        with progress("saving the model"):
+            result.model_dir = str(instance.save(save_model))
+    return finish_run(
+        result,
+        contract,
+        instance,
+        view=view,
+        original=original,
+        prediction=prediction,
+        truth=truth,
+        keys=data_keys,
+        resolved=resolved,
+        out=out,
+        write=write,
+        plots=plots,
+        progress=progress,
+    )
 
 
 def _training_history(model: Any) -> dict[str, dict[str, list[float]]]:
     """A deep model's per-epoch loss history (``training_history_``, set from its trainer), as plain floats."""
     history = getattr(model, "training_history_", None) or {}
     return {str(stage): {str(term): [float(v) for v in values] for term, values in terms.items()} for stage, terms in history.items()}
-
-
-def _output_folder(out: str | Path | None, task: str, model: str, started: str) -> Path:
-    if out is not None:
-        folder = Path(out).expanduser()
-    else:
-        stamp = started.replace(":", "").replace("-", "").replace("+0000", "Z")
-        folder = Path("dance-runs") / f"{stamp}-{task}-{model}"
-        suffix = 1
-        while folder.exists():
-            suffix += 1
-            folder = Path("dance-runs") / f"{stamp}-{task}-{model}-{suffix}"
-    if folder.exists() and not folder.is_dir():
-        raise DanceInputError(f"--out {folder} exists and is not a folder", field="out")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _write_h5ad(adata: Any, path: Path, protected: set[Path]) -> Path:
-    if path.resolve() in protected:
-        raise DanceInputError(f"refusing to overwrite input file {path}; choose another --out folder", field="out")
-    _sanitise_for_h5ad(adata)
-    frames = _frames_with_slashes(adata)
-    tmp = path.with_suffix(".h5ad.tmp")
-    try:
-        adata.write_h5ad(tmp)
-    finally:
-        for key, frame in frames.items():  # the in-memory result keeps its DataFrames
-            adata.obsm[key] = frame
-            del adata.uns[f"{key}_columns"]
-    tmp.replace(path)
-    return path
-
-
-def _frames_with_slashes(adata: Any) -> dict[str, Any]:
-    """Store ``obsm`` DataFrames whose column names hold '/' (cell types such as 'G/M prog',
-    'L2/3 IT') as arrays with the names in ``uns['<key>_columns']``: HDF5 reads '/' in a column
-    name as a path, and anndata is about to refuse such names. Returns the frames replaced."""
-    import numpy as np
-    import pandas as pd
-
-    replaced = {}
-    for key in list(adata.obsm.keys()):
-        value = adata.obsm[key]
-        if isinstance(value, pd.DataFrame) and any("/" in str(c) for c in value.columns):
-            replaced[key] = value
-            adata.obsm[key] = value.to_numpy(dtype=np.float32)
-            adata.uns[f"{key}_columns"] = np.asarray([str(c) for c in value.columns], dtype=object)
-    return replaced
-
-
-def _sanitise_for_h5ad(adata: Any) -> None:
-    # object columns holding None/mixed types cannot be written by anndata; store them as strings
-    import pandas as pd
-
-    for frame in (adata.obs, adata.var):
-        for column in frame.columns:
-            if frame[column].dtype == object:
-                frame[column] = pd.Categorical(frame[column].map(lambda x: None if x is None else str(x)))

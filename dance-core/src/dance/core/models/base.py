@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from dance.core.errors import DanceInputError, NotFittedError, did_you_mean
+from dance.core.errors import DanceError, DanceInputError, NotFittedError, did_you_mean
 from dance.core.keys import DataKeys
 from dance.core.transforms.pipeline import Step, parse_pipeline
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from typing_extensions import Self
 
     from dance.core.containers import TaskData
@@ -205,6 +207,10 @@ class DanceModel(abc.ABC):
 
         self.contract.validate(data, self.keys, stage="fit", needs_counts=self.needs_counts)
         self._check_size(data)
+        from dance.core.containers import roles_of
+
+        # the features a saved model checks new data against
+        self.input_features_ = {role: tuple(map(str, adata.var_names)) for role, adata in roles_of(data).items()}
         prepared = self.preprocess(data)
         seed_everything(self.seed)
         self._fit(prepared)
@@ -242,7 +248,7 @@ class DanceModel(abc.ABC):
                 )
             prepared = self._fitted_data
         else:
-            prepared = self.preprocess(data)
+            prepared = self.preprocess(self._with_fitted_features(data))
         seed_everything(self.seed)
         prediction = self.contract.check_prediction(self._predict(prepared), data, self.keys, model=self)
         if key_added is not None:
@@ -255,6 +261,80 @@ class DanceModel(abc.ABC):
         view, truth = self.contract.holdout(data, self.keys, seed=self.seed)
         prediction = self.predict(view)
         return self.contract.evaluate(prediction, truth, self.keys, model=self)
+
+    # ------------------------------------------------------------------ saving and loading
+    def save(self, folder: str | Path) -> Path:
+        """Save the fitted model into ``folder`` (``model.json`` and ``arrays.safetensors``, no
+        pickle): parameters, seed, keys, pipeline, the genes it was fitted on and the state it
+        predicts with. Load it with :meth:`load` (or ``dance predict --model-dir``)."""
+        from dance.core.models.persistence import save_model_dir
+
+        return save_model_dir(self, folder)
+
+    @staticmethod
+    def load(folder: str | Path, *, device: str = "auto", registry: Registry | None = None) -> DanceModel:
+        """The fitted model saved in ``folder`` (its class comes from the installed plugins)."""
+        from dance.core.models.persistence import load_model_dir
+
+        return load_model_dir(folder, device=device, registry=registry)
+
+    @classmethod
+    def saving_refusal(cls) -> str | None:
+        """Why this model cannot be saved (None when it can): checked before a run that asks to save it."""
+        if cls.transductive:
+            return (
+                f"model '{cls.name}' is transductive: it labels only the cells it was fitted on and learns nothing that "
+                "applies to new cells, so there is nothing to save; run it on the new data instead"
+            )
+        if cls._fitted_state is DanceModel._fitted_state:
+            return f"model '{cls.name}' does not support saving yet (it implements no _fitted_state)"
+        return None
+
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(values, arrays)``: the JSON-able and the array part of what ``_predict`` needs.
+
+        Models that can be saved override this and :meth:`_restore_state`; arrays are NumPy
+        (torch weights: ``dance.nn.persistence.module_arrays``).
+        """
+        raise DanceError(self.saving_refusal() or f"model '{self.name}' does not support saving yet")
+
+    def _restore_state(self, values: dict[str, Any], arrays: dict[str, Any]) -> None:
+        """Rebuild the fitted state from what :meth:`_fitted_state` saved."""
+        raise DanceError(f"model '{self.name}' does not support loading (it implements no _restore_state)")
+
+    def _with_fitted_features(self, data: TaskData) -> TaskData:
+        """``data`` restricted to the features the model was fitted on, in that order (a copy, only
+        when they differ); a clear error naming the missing ones when some are absent."""
+        fitted = getattr(self, "input_features_", None)
+        if not fitted:
+            return data
+        from dance.core.containers import Modalities, SpotsAndReference, roles_of
+
+        roles = roles_of(data)
+        if all(tuple(map(str, roles[r].var_names)) == names for r, names in fitted.items() if r in roles):
+            return data
+        aligned = {}
+        for role, adata in roles.items():
+            names = fitted.get(role)
+            if names is None:
+                aligned[role] = adata
+                continue
+            present = set(map(str, adata.var_names))
+            missing = [n for n in names if n not in present]
+            if missing:
+                where = "X" if role == "adata" else f"{role}.X"
+                shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+                raise DanceInputError(
+                    f"{where} lacks {len(missing)} of the {len(names)} features model '{self.name}' was fitted on ({shown}); "
+                    "the new data must measure them (extra features are ignored)",
+                    field=f"{where}.var_names",
+                )
+            aligned[role] = adata[:, list(names)].copy()
+        if isinstance(data, Modalities):
+            return Modalities(aligned["mod1"], aligned["mod2"], data.names)
+        if isinstance(data, SpotsAndReference):
+            return SpotsAndReference(aligned["spots"], aligned["reference"])
+        return aligned["adata"]
 
     @abc.abstractmethod
     def _fit(self, data: TaskData) -> None:

@@ -202,6 +202,12 @@ class TaskContract:
         """Return ``(view, truth)``: a copy the model may see and the truth it must not."""
         raise NotImplementedError
 
+    def holdout_for_prediction(self, data: TaskData, keys: DataKeys, *, seed: int) -> tuple[TaskData, Any]:
+        """``(view, truth)`` for a model fitted elsewhere (``dance predict``): every cell of ``data``
+        is predicted and, where the truth is present, scored. The task's own hold-out by default
+        (it already hides all of the truth for most tasks); annotation scores every labelled cell."""
+        return self.holdout(data, keys, seed=seed)
+
     def check_prediction(self, prediction: Any, data: TaskData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         """Validate a model's prediction for ``data`` and return it in canonical form."""
         raise NotImplementedError

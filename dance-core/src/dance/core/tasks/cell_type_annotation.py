@@ -115,6 +115,16 @@ class CellTypeAnnotation(TaskContract):
         view.obs[keys.label_key] = pd.Categorical(hidden)
         return view, truth
 
+    def holdout_for_prediction(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, LabelTruth | None]:
+        """A saved classifier annotates every cell; the labels, when present, are removed from the
+        view and every labelled cell is scored."""
+        view = data.copy()
+        truth = None
+        if keys.label_key in view.obs.columns:
+            truth = LabelTruth.from_column(view.obs[keys.label_key].astype(object).to_numpy())
+            drop_obs_column(view, keys.label_key)
+        return view, truth
+
     def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         return label_array(prediction, data.n_obs, "cell-type prediction").astype(str).astype(object)
 
