@@ -127,3 +127,16 @@ def test_the_benchmarks_are_an_importable_package(monkeypatch):
         assert "sys.path.insert" not in path.read_text(), path.name
         if path.stem != "__init__":
             importlib.import_module(f"benchmarks.{path.stem}")
+
+
+def test_no_model_writes_its_own_training_loop():
+    """Every deep model trains on dance-nn's Trainer: no backward pass or optimiser step elsewhere."""
+    pattern = re.compile(r"\.backward\(|\boptimi[sz]er\.step\(|\bopt\w*\.step\(")
+    offenders = []
+    for path in sorted(ROOT.glob("dance-*/src/**/*.py")):
+        if path.is_relative_to(ROOT / "dance-nn"):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if pattern.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == [], "\n".join(offenders)
