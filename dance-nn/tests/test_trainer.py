@@ -192,3 +192,13 @@ def test_the_trainer_seeds_torch_even_when_torch_was_imported_late():
     first = torch.rand(3)
     Trainer("m", seed=11, progress=False)
     assert torch.equal(first, torch.rand(3))
+
+
+def test_a_hook_can_record_its_own_value_per_epoch():
+    p = torch.nn.Parameter(torch.zeros(1))
+    trainer = Trainer("m", progress=False)
+    step = OptimizerStep(torch.optim.SGD([p], lr=0.1), lambda batch: {"loss": (p - 1) ** 2})
+    trainer.fit(Stage("s", epochs=3, n=1, steps=[step]), on_epoch_end=lambda epoch, terms: trainer.record("distance", abs(1 - p.item())))
+    assert len(trainer.history["s"]["distance"]) == len(trainer.history["s"]["loss"]) == 3
+    with pytest.raises(RuntimeError, match="for hooks"):
+        Trainer("m", progress=False).record("x", 1.0)

@@ -76,6 +76,23 @@ def test_learns_proportions_from_pseudo_spots(grid_data, proportion_mse):
     assert np.allclose(prediction.sum(axis=1), 1)
     assert model.pseudo_y_.shape == (300, 3) and np.allclose(model.pseudo_y_.sum(axis=1), 1)
     assert proportion_mse(prediction, grid_data) < 0.5 * proportion_mse(None, grid_data)
+    # the trainer's history holds the training and validation losses of every epoch run
+    history = model.training_history_["train"]
+    assert len(history["cross_entropy"]) == len(history["val_cross_entropy"]) == model.notes_["epochs"]
+    assert history["val_cross_entropy"][-1] == pytest.approx(model.notes_["final_val_loss"], abs=1e-5)
+    assert history["cross_entropy"][-1] < history["cross_entropy"][0]
+
+
+def test_stops_when_the_validation_loss_exceeds_its_recent_mean(grid_data):
+    model = DSTG(seed=0, device="cpu", n_pseudo=60, epochs=300, lr=0.05)
+    model.fit(grid_data).predict(grid_data)
+    validation = model.training_history_["train"]["val_cross_entropy"]
+    window = model.params.early_stopping
+    assert model.notes_["epochs"] == len(validation) < 300
+    assert validation[-1] > np.mean(validation[-(window + 1) : -1])
+    # no earlier epoch met the rule (it is tested only after the first `window` epochs)
+    for epoch in range(window + 1, len(validation) - 1):
+        assert validation[epoch] <= np.mean(validation[epoch - window : epoch])
 
 
 @pytest.mark.slow

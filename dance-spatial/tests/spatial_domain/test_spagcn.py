@@ -1,5 +1,6 @@
 """SpaGCN (Hu et al. 2021): the Gaussian spot graph and its length scale, the histology coordinate,
-DEC's target distribution, the refinement, and domains on synthetic and real (mOB) spots."""
+DEC's target distribution and loss (dance-nn's, equal to SpaGCN's), the refinement, the training
+history, and domains on synthetic and real (mOB) spots."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sklearn.metrics import adjusted_rand_score
 from dance.core import run
 from dance.core.keys import DataKeys
 from dance.core.testing import synthetic_data
+from dance.nn.clustering import kl_clustering_loss, target_distribution
 from dance.spatial.graphs import (
     SpotImage,
     gaussian_adjacency,
@@ -23,7 +25,7 @@ from dance.spatial.graphs import (
 )
 from dance.spatial.spatial_domain.common import refine_domains
 from dance.spatial.spatial_domain.spagcn import SpaGCN
-from dance.spatial.spatial_domain.spagcn_module import SpaGCNModule, target_distribution
+from dance.spatial.spatial_domain.spagcn_module import SpaGCNModule
 
 FAST = {"max_epochs": 60, "res_epochs": 10, "res_max_run": 5}
 
@@ -89,12 +91,20 @@ def test_histology_moves_spots_of_different_tissue_apart():
     assert np.array_equal(plain.obsm["spatial_histology"], coords) and not plain.uns["histology"]["used"]
 
 
-def test_target_distribution_sharpens_and_normalises():
-    q = torch.tensor([[0.6, 0.4], [0.3, 0.7], [0.55, 0.45]])
+def test_dance_nn_dec_target_and_loss_are_spagcns():
+    """SpaGCN trains with dance.nn.clustering's target and KL loss; they compute SpaGCN's
+    ``target_distribution`` and ``loss_function`` (equal up to float rounding)."""
+    g = torch.Generator().manual_seed(0)
+    q = torch.softmax(3 * torch.randn(50, 4, generator=g), dim=1)
+    q_now = torch.softmax(3 * torch.randn(50, 4, generator=g), dim=1)
+    spagcn_p = q**2 / q.sum(dim=0)
+    spagcn_p = spagcn_p / spagcn_p.sum(dim=1, keepdim=True)
     p = target_distribution(q)
-    assert torch.allclose(p.sum(dim=1), torch.ones(3))
-    assert torch.equal(p.argmax(dim=1), q.argmax(dim=1))
-    assert p.max(dim=1).values.min() > q.max(dim=1).values.min()
+    assert torch.equal(p, spagcn_p)
+    assert torch.allclose(p.sum(dim=1), torch.ones(50))
+    assert p.max(dim=1).values.min() > q.max(dim=1).values.min()  # sharper
+    spagcn_loss = (p * torch.log(p / (q_now + 1e-6))).sum(dim=1).mean()
+    assert kl_clustering_loss(p, q_now) == pytest.approx(float(spagcn_loss), rel=1e-5)
 
 
 def test_soft_assignment_is_nearest_to_its_centre():
@@ -120,6 +130,18 @@ def test_recovers_synthetic_domains_with_the_length_scale_recorded():
     assert adjusted_rand_score(data.obs["cell_type"], labels) > 0.9
     assert model.notes_["n_domains_found"] == 3 and model.notes_["length_scale"] > 0
     assert model.notes_["histology_used"] is False  # the synthetic spots carry no image
+    # the resolution search's trials are stages of their own, before the final training
+    history = model.training_history_
+    stages = list(history)
+    assert stages[-1] == "train" and len(stages) == model.notes_["resolution_trials"] + 1
+    assert all(stage.startswith("search_") for stage in stages[:-1])
+    assert len(history["train"]["kl"]) == model.notes_["epochs"] and history["train"]["kl"][-1] == model.notes_["final_loss"]
+
+
+def test_without_n_clusters_only_the_final_training_is_recorded():
+    data = synthetic_data("spatial_domain", seed=1)
+    model = SpaGCN(seed=1, device="cpu", **SpaGCN.quick_params).fit(data)
+    assert list(model.training_history_) == ["train"] and model.notes_["resolution_trials"] == 0
 
 
 @pytest.mark.slow

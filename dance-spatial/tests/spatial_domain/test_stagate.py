@@ -86,6 +86,9 @@ def test_recovers_synthetic_domains_from_the_latent_space():
     model = STAGATE(n_clusters=3, seed=0, device="cpu", **FAST).fit(data)
     assert adjusted_rand_score(data.obs["cell_type"], model.predict(data)) > 0.9
     assert model.embedding_.shape == (data.n_obs, 10) and model.notes_["mixture_converged"]
+    # the trainer's history: the reconstruction error of every epoch, falling
+    losses = model.training_history_["train"]["mse"]
+    assert len(losses) == FAST["epochs"] and losses[-1] < 0.5 * losses[0] and losses[-1] == model.notes_["final_loss"]
     # the radius graph links the 4 direct neighbours of the square array (fewer at the border)
     assert 3.0 < model.notes_["mean_neighbours"] <= 4.0
 

@@ -218,6 +218,7 @@ class Trainer:
         """
         modules = [] if module is None else [module] if isinstance(module, torch.nn.Module) else list(module)
         history = self.history.setdefault(stage.name, {})
+        self._current_stage = stage.name
         result = StageResult()
         self.results[stage.name] = result
         train_rows, validation_rows = self._split(stage)
@@ -252,6 +253,15 @@ class Trainer:
         if stopper is not None:
             result.best_epoch = stopper.finish()
         return result
+
+    def record(self, term: str, value: float) -> None:
+        """Add a value of ``term`` for the current epoch of the stage being fitted (from a hook:
+        a validation loss on rows the model chooses itself, a convergence measure), so it is kept
+        and drawn with the loss terms."""
+        stage = getattr(self, "_current_stage", None)
+        if stage is None:
+            raise RuntimeError("Trainer.record is for hooks of a stage being fitted")
+        self.history[stage].setdefault(term, []).append(float(value))
 
     def run_epoch(self, stage: Stage, epoch: int, *, module: torch.nn.Module | Sequence[torch.nn.Module] | None = None) -> dict[str, float]:
         """One pass of ``stage`` (no history, no hooks): for an algorithm that interleaves a second

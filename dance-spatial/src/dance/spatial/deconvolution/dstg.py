@@ -124,10 +124,12 @@ class DSTG(CellTypeDeconvolutionModel):
     that are mutual nearest neighbours of each other (``k_filter`` 100). A two-layer GCN (32
     hidden units, ReLU) on the symmetrically normalised graph, with each node's counts scaled to
     sum to one as features, is trained with Adam (learning rate 0.01, 200 epochs, no dropout or
-    weight decay) to predict the known proportions of 81% of the pseudo-spots (soft-label
-    cross-entropy); 9% serve for early stopping (validation loss above the mean of the previous
-    10 epochs) and 10% are held out as in DSTG. The softmax outputs of the real spots are the
-    prediction.
+    weight decay; full batch on :class:`dance.nn.trainer.Trainer`) to predict the known
+    proportions of 81% of the pseudo-spots (soft-label cross-entropy); 9% serve for early
+    stopping (validation loss above the mean of the previous 10 epochs) and 10% are held out as
+    in DSTG. The softmax outputs of the real spots are the prediction. The network is trained in
+    ``predict``, since the real spots are nodes of its graph; ``training_history_["train"]`` has
+    the training and validation losses per epoch.
 
     Deviations: highly variable genes by dispersion of log-normalised data instead of Seurat's
     ``vst``; the canonical vectors come from a truncated SVD; the ``k_filter`` search uses all
@@ -211,13 +213,14 @@ class DSTG(CellTypeDeconvolutionModel):
         import pandas as pd
         import torch
 
-        from dance.core.seeding import seed_everything
         from dance.nn.graphs import sparse_tensor
+        from dance.nn.trainer import OptimizerStep, Stage, Trainer
         from dance.spatial.deconvolution.dstg_module import DSTGModule, soft_cross_entropy
         from dance.spatial.deconvolution.signatures import dense
 
-        seed_everything(self.seed)  # again now that torch is imported: predict() seeds torch only when it already is
-
+        # first: the trainer seeds torch (dropout draws from its global generator), now that it is imported.
+        # DSTG is transductive: the real spots are nodes of the graph, so the network is trained here.
+        trainer = Trainer(self.name, seed=self.seed, device=self.device_)
         p = self.params
         real = dense(data.spots[:, self.genes_].X)
         pseudo = self.pseudo_x_
@@ -238,27 +241,39 @@ class DSTG(CellTypeDeconvolutionModel):
         train_t, val_t = torch.as_tensor(train, device=device), torch.as_tensor(val, device=device)
         module = DSTGModule(x.shape[1], p.hidden, y.shape[1], dropout=p.dropout, seed=self.seed).to(device)
         optimizer = torch.optim.Adam(module.parameters(), lr=p.lr)
-        history: list[float] = []
-        epoch = 0
-        for epoch in range(p.epochs):
-            module.train()
-            optimizer.zero_grad()
+
+        def loss(batch: Any) -> dict[str, torch.Tensor]:
+            # full batch over all nodes (the convolution needs them), the loss on the training pseudo-spots only
             logits = module(x, adj)
-            loss = soft_cross_entropy(logits[train_t], y[train_t]) + p.weight_decay * (module.W1**2).sum() / 2
-            loss.backward()
-            optimizer.step()
+            terms = {"cross_entropy": soft_cross_entropy(logits[train_t], y[train_t])}
+            if p.weight_decay > 0:
+                # DSTG's L2 penalty on the first layer only, so not the optimiser's weight_decay
+                terms["l2"] = p.weight_decay * (module.W1**2).sum() / 2
+            return terms
+
+        validation: list[float] = []
+
+        def validate(epoch: int, terms: dict[str, float]) -> bool:
+            # DSTG's own early stopping (as in Kipf & Welling's GCN code), on its own validation pseudo-spots: stop
+            # when the loss exceeds the mean of the previous `early_stopping` epochs, keeping the last weights
+            # (the trainer's EarlyStopping holds out a split of its own and waits for no improvement)
             module.eval()
             with torch.no_grad():
-                history.append(float(soft_cross_entropy(module(x, adj)[val_t], y[val_t])) if len(val) else 0.0)
-            if epoch > p.early_stopping and history[-1] > np.mean(history[-(p.early_stopping + 1) : -1]):
-                break
+                validation.append(float(soft_cross_entropy(module(x, adj)[val_t], y[val_t])) if len(val) else 0.0)
+            trainer.record("val_cross_entropy", validation[-1])
+            return epoch > p.early_stopping and validation[-1] > np.mean(validation[-(p.early_stopping + 1) : -1])
+
+        result = trainer.fit(
+            Stage("train", epochs=p.epochs, n=x.shape[0], steps=[OptimizerStep(optimizer, loss)]), module=module, on_epoch_end=validate
+        )
+        self.training_history_ = trainer.history
         module.eval()
         with torch.no_grad():
             proportions = torch.softmax(module(x, adj), dim=1)[n_pseudo:].cpu().numpy().astype(np.float64)
         self.notes_ = {
             **info,
-            "epochs": epoch + 1,
+            "epochs": result.epochs,
             "n_genes": len(self.genes_),
-            "final_val_loss": round(history[-1], 5) if history else None,
+            "final_val_loss": round(validation[-1], 5) if validation else None,
         }
         return pd.DataFrame(proportions, index=data.spots.obs_names, columns=self.cell_types_)

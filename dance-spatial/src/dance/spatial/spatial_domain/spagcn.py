@@ -16,6 +16,8 @@ from dance.core.transforms.pipeline import step
 if TYPE_CHECKING:
     import torch
 
+    from dance.nn.trainer import Trainer
+
 
 class SpaGCN(SpatialDomainModel):
     """SpaGCN (Hu et al. 2021, Nat Methods 18:1342-1351).
@@ -31,11 +33,13 @@ class SpaGCN(SpatialDomainModel):
     an embedding; clusters are initialised by Louvain on that embedding (10 neighbours) and
     refined by DEC's self-training: the KL divergence between the Student's t soft assignment
     ``q`` and the sharpened target ``p`` (recomputed every ``update_interval`` epochs) is
-    minimised with Adam until fewer than ``tol`` of the spots change cluster. When the number of
-    domains is given, the Louvain resolution is searched as SpaGCN's ``search_res`` does (start
-    0.7, step 0.1, 20 training epochs per trial). The optional refinement relabels a spot when
-    more than half of its 6 (hexagonal array) or 4 (square array) nearest spots share another
-    domain and fewer than half share its own.
+    minimised with Adam until fewer than ``tol`` of the spots change cluster (on
+    :class:`dance.nn.trainer.Trainer`, with :mod:`dance.nn.clustering`'s target and KL loss).
+    When the number of domains is given, the Louvain resolution is searched as SpaGCN's
+    ``search_res`` does (start 0.7, step 0.1, 20 training epochs per trial; each trial is a stage
+    ``search_<trial>_res_<resolution>`` of ``training_history_`` before the final ``train``).
+    The optional refinement relabels a spot when more than half of its 6 (hexagonal array) or 4
+    (square array) nearest spots share another domain and fewer than half share its own.
 
     Deviations: Louvain runs on dance's UMAP-weighted kNN graph (FAISS) rather than scanpy's; the
     image is the hires (else lowres) PNG of the Space Ranger output with ``beta`` rescaled to its
@@ -83,56 +87,107 @@ class SpaGCN(SpatialDomainModel):
         )
 
     # ------------------------------------------------------------------ training
-    def _train(self, x: torch.Tensor, adj: torch.Tensor, resolution: float, epochs: int) -> tuple[np.ndarray, dict[str, Any]]:
+    def _train(
+        self, trainer: Trainer, stage: str, x: torch.Tensor, adj: torch.Tensor, resolution: float, epochs: int
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Initialise the clusters at ``resolution`` and run DEC's self-training as stage ``stage``.
+
+        Parameters
+        ----------
+        trainer
+            The fit's trainer; the stage's KL divergence per epoch goes to ``trainer.history[stage]``.
+        stage
+            Name of this training in the history (``"train"``, or a trial of the resolution search).
+        x
+            Principal components of the spots (spots x components).
+        adj
+            Dense Gaussian adjacency (spots x spots).
+        resolution
+            Louvain resolution of the initial clustering (unused with ``init="kmeans"``).
+        epochs
+            Maximum training epochs.
+
+        Returns
+        -------
+        labels, info
+            The domain of each spot, and the epochs run, initial clusters and last loss.
+        """
         import torch
 
-        from dance.spatial.spatial_domain.spagcn_module import SpaGCNModule, kl_divergence, target_distribution
+        from dance.nn.clustering import changed_fraction, kl_clustering_loss, target_distribution
+        from dance.nn.trainer import OptimizerStep, Stage
+        from dance.spatial.spatial_domain.spagcn_module import SpaGCNModule
 
+        p = self.params
+        # a CPU generator seeded afresh for every call, not the trainer's (which would advance between calls
+        # and lives on the device): every trial of the resolution search and the final training start from
+        # the same weights
         generator = torch.Generator().manual_seed(self.seed)
         module = SpaGCNModule(x.shape[1], x.shape[1], generator=generator).to(self.device_)
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.params.lr, weight_decay=0.0)
+        optimizer = torch.optim.Adam(module.parameters(), lr=p.lr, weight_decay=0.0)
         with torch.no_grad():
             features = module.gc(x, adj).cpu().numpy()
-        if self.params.init == "kmeans" and self.params.n_clusters is not None:
+        if p.init == "kmeans" and p.n_clusters is not None:
             from sklearn.cluster import KMeans
 
-            initial = KMeans(self.params.n_clusters, n_init=20, random_state=self.seed).fit_predict(features)
+            initial = KMeans(p.n_clusters, n_init=20, random_state=self.seed).fit_predict(features)
         else:
-            _, connectivities = knn_graph_matrices(features, self.params.n_neighbors, seed=self.seed)
+            _, connectivities = knn_graph_matrices(features, p.n_neighbors, seed=self.seed)
             initial = communities(connectivities, method="louvain", resolution=resolution, seed=self.seed)
         centres = np.vstack([features[initial == c].mean(axis=0) for c in range(int(initial.max()) + 1)])
         module.set_centres(torch.as_tensor(centres, dtype=torch.float32, device=self.device_))
-        last = initial
-        epoch = 0
-        for epoch in range(epochs):
-            if epoch % self.params.update_interval == 0:
+        # what the hooks share with the loss: the current target, this epoch's soft assignment, the last labels
+        state: dict[str, Any] = {"target": None, "q": None, "labels": initial}
+
+        def refresh_target(epoch: int) -> bool:
+            if epoch % p.update_interval == 0:
                 with torch.no_grad():
-                    target = target_distribution(module(x, adj)[1])
-            optimizer.zero_grad()
+                    state["target"] = target_distribution(module(x, adj)[1])
+            return False
+
+        def kl(batch: Any) -> dict[str, torch.Tensor]:
             _, q = module(x, adj)
-            loss = kl_divergence(target, q)
-            loss.backward()
-            optimizer.step()
-            labels = q.argmax(dim=1).cpu().numpy()
-            changed = float((labels != last).mean())
-            last = labels
-            if epoch > 0 and (epoch - 1) % self.params.update_interval == 0 and changed < self.params.tol:
-                break
+            state["q"] = q
+            return {"kl": kl_clustering_loss(state["target"], q)}
+
+        def converged(epoch: int, terms: dict[str, float]) -> bool:
+            # the labels of the assignment the step was taken from (before the step), as SpaGCN
+            labels = state["q"].argmax(dim=1).cpu().numpy()
+            changed = changed_fraction(state["labels"], labels)
+            state["labels"] = labels
+            # SpaGCN tests convergence on the epoch after each target update
+            return epoch > 0 and (epoch - 1) % p.update_interval == 0 and changed < p.tol
+
+        result = trainer.fit(
+            Stage(stage, epochs=epochs, n=x.shape[0], steps=[OptimizerStep(optimizer, kl)]),
+            module=module,
+            on_epoch_start=refresh_target,
+            on_epoch_end=converged,
+        )
         with torch.no_grad():
             labels = module(x, adj)[1].argmax(dim=1).cpu().numpy()
-        return labels, {"epochs": epoch + 1, "initial_clusters": int(initial.max()) + 1, "final_loss": float(loss.detach())}
+        return labels, {"epochs": result.epochs, "initial_clusters": int(initial.max()) + 1, "final_loss": result.final["kl"]}
 
-    def _search_resolution(self, x: torch.Tensor, adj: torch.Tensor, target: int) -> tuple[float, int]:
+    def _search_resolution(self, trainer: Trainer, x: torch.Tensor, adj: torch.Tensor, target: int) -> tuple[float, int]:
         """SpaGCN's ``search_res``: move the resolution by ``step`` towards the target number of
-        domains, halving the step whenever it overshoots."""
+        domains, halving the step whenever it overshoots.
+
+        Each trial is a short training recorded as its own stage, ``search_<trial>_res_<resolution>``
+        (a resolution can be tried twice when the lower bound clips it, hence the trial number).
+        """
         p = self.params
+
+        def domains(trial: int, resolution: float) -> int:
+            labels, _ = self._train(trainer, f"search_{trial}_res_{resolution:.4g}", x, adj, resolution, p.res_epochs)
+            return len(np.unique(labels))
+
         res, step_size = p.res_start, p.res_step
-        count = len(np.unique(self._train(x, adj, res, p.res_epochs)[0]))
+        count = domains(1, res)
         run = 0
         while count != target and run < p.res_max_run:
             sign = 1 if count < target else -1
             candidate = max(res + step_size * sign, 1e-3)
-            new_count = len(np.unique(self._train(x, adj, candidate, p.res_epochs)[0]))
+            new_count = domains(run + 2, candidate)
             if new_count == target:
                 return candidate, run + 2
             if (1 if new_count < target else -1) == sign:
@@ -145,12 +200,12 @@ class SpaGCN(SpatialDomainModel):
     def _fit(self, data: Any) -> None:
         import torch
 
-        from dance.core.seeding import seed_everything
+        from dance.nn.trainer import Trainer
         from dance.spatial.graphs import gaussian_adjacency, pairwise_distances, search_length_scale
         from dance.spatial.spatial_domain.common import refine_domains, renumber
 
-        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
-
+        # first: the trainer seeds torch, now that it is imported, and records every training of this fit
+        trainer = Trainer(self.name, seed=self.seed, device=self.device_)
         p = self.params
         key = "spatial_histology" if p.histology else self.keys.spatial_key
         coords = np.asarray(data.obsm[key], dtype=np.float64)
@@ -163,8 +218,10 @@ class SpaGCN(SpatialDomainModel):
         trials = 0
         resolution = p.resolution
         if p.n_clusters is not None and p.init == "louvain":
-            resolution, trials = self._search_resolution(x, adj, p.n_clusters)
-        labels, info = self._train(x, adj, resolution, p.max_epochs)
+            resolution, trials = self._search_resolution(trainer, x, adj, p.n_clusters)
+        labels, info = self._train(trainer, "train", x, adj, resolution, p.max_epochs)
+        # the final training is stage "train"; the resolution search's trials come before it
+        self.training_history_ = trainer.history
         if p.refine:
             labels = refine_domains(labels, np.asarray(data.obsm[self.keys.spatial_key], dtype=np.float64)[:, :2])
         self.labels_ = renumber(labels)

@@ -1,5 +1,12 @@
 """SpaGCN's network: one graph convolution on PCA features and a Student's t soft assignment to
-cluster centres, trained by DEC's self-training (Hu et al. 2021, Nat Methods 18:1342-1351)."""
+cluster centres, trained by DEC's self-training (Hu et al. 2021, Nat Methods 18:1342-1351).
+
+The self-training's target distribution and KL loss are :mod:`dance.nn.clustering`'s
+(``target_distribution``, ``kl_clustering_loss``): SpaGCN's ``target_distribution`` and
+``loss_function`` compute the same ``q^2 / f`` target and mean KL(P || Q) with ``q + 1e-6``.
+The soft assignment stays here, because SpaGCN's differs from DEC's (see
+:meth:`SpaGCNModule.soft_assign`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["GraphConvolution", "SpaGCNModule", "kl_divergence", "target_distribution"]
+__all__ = ["GraphConvolution", "SpaGCNModule"]
 
 
 class GraphConvolution(nn.Module):
@@ -46,6 +53,12 @@ class SpaGCNModule(nn.Module):
         self.mu = centres.detach().clone()
 
     def soft_assign(self, z: torch.Tensor) -> torch.Tensor:
+        """Soft assignment of each row of ``z`` to the centres (rows sum to 1).
+
+        SpaGCN's kernel, kept as its code has it: ``(1 + d^2 / alpha + 1e-8)^-(alpha + 1) / 2``,
+        the exponent without DEC's halving (:func:`dance.nn.clustering.soft_assignment` uses
+        ``-(alpha + 1) / 2``; the ``/ 2`` here is a constant that the normalisation removes).
+        """
         squared = ((z.unsqueeze(1) - self.mu) ** 2).sum(dim=2)
         q = 1.0 / (1.0 + squared / self.alpha + 1e-8)
         q = q ** (self.alpha + 1.0) / 2.0
@@ -54,14 +67,3 @@ class SpaGCNModule(nn.Module):
     def forward(self, x: torch.Tensor, adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.gc(x, adj)
         return z, self.soft_assign(z)
-
-
-def target_distribution(q: torch.Tensor) -> torch.Tensor:
-    """DEC's auxiliary target: ``q^2`` over cluster frequency, normalised per spot (Xie et al. 2016)."""
-    p = q**2 / q.sum(dim=0)
-    return p / p.sum(dim=1, keepdim=True)
-
-
-def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Mean over spots of ``KL(p_i || q_i)``, SpaGCN's loss."""
-    return (p * torch.log(p / (q + 1e-6))).sum(dim=1).mean()

@@ -24,10 +24,12 @@ class STAGATE(SpatialDomainModel):
     neighbours on any array). Input is the log-normalised expression of 3,000 highly variable
     genes; the encoder (512 hidden units, 30 latent dimensions) and the decoder share weights and
     attention coefficients, and the mean squared reconstruction error is minimised with Adam
-    (learning rate 1e-3, weight decay 1e-4, gradient norm clipped at 5, 1,000 epochs: the
-    authors' PyTorch Geometric release). With ``alpha > 0`` the cell type-aware module adds a
-    second network pruned to edges between spots of the same expression pre-cluster (Louvain,
-    resolution ``pre_resolution``), mixed with weight ``alpha`` (0.5 in the paper when used).
+    (learning rate 1e-3, weight decay 1e-4, gradient norm clipped at 5, 1,000 full-batch epochs:
+    the authors' PyTorch Geometric release) on :class:`dance.nn.trainer.Trainer`, which records
+    the loss per epoch in ``training_history_["train"]["mse"]``. With ``alpha > 0`` the cell
+    type-aware module adds a second network pruned to edges between spots of the same expression
+    pre-cluster (Louvain, resolution ``pre_resolution``), mixed with weight ``alpha`` (0.5 in the
+    paper when used).
 
     Domains are the components of a Gaussian mixture on the latent space, the model mclust fits
     in the paper with ``modelNames='EEE'`` (ellipsoidal, equal volume, shape and orientation: one
@@ -84,16 +86,15 @@ class STAGATE(SpatialDomainModel):
 
     def _fit(self, data: Any) -> None:
         import torch
-        from tqdm.auto import tqdm
 
-        from dance.core.seeding import seed_everything
         from dance.nn.graphs import EdgeAggregation
+        from dance.nn.trainer import OptimizerStep, Stage, Trainer
         from dance.spatial.graphs import as_dense
         from dance.spatial.spatial_domain.common import renumber
         from dance.spatial.spatial_domain.stagate_module import STAGATEModule
 
-        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
-
+        # first: the trainer seeds torch, now that it is imported
+        trainer = Trainer(self.name, seed=self.seed, device=self.device_)
         p = self.params
         graph = sp.coo_matrix(data.obsp["spatial_connectivities"])
         loops = np.arange(data.n_obs)
@@ -108,15 +109,22 @@ class STAGATE(SpatialDomainModel):
         edge_tensor = EdgeAggregation(edges, data.n_obs, device=self.device_)
         module = STAGATEModule(x.shape[1], p.hidden_dim, p.latent_dim, alpha=p.alpha, seed=self.seed).to(self.device_)
         optimizer = torch.optim.Adam(module.parameters(), lr=p.lr, weight_decay=p.weight_decay)
-        module.train()
-        loss = torch.zeros(())
-        for _ in tqdm(range(p.epochs), desc="STAGATE", disable=None, leave=False):
-            optimizer.zero_grad()
-            _, reconstruction = module(x, edge_tensor, pruned)
-            loss = torch.nn.functional.mse_loss(reconstruction, x)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(module.parameters(), p.gradient_clipping)
-            optimizer.step()
+
+        def reconstruction(batch: Any) -> dict[str, torch.Tensor]:
+            # full batch: the attention needs every spot's neighbours
+            _, reconstructed = module(x, edge_tensor, pruned)
+            return {"mse": torch.nn.functional.mse_loss(reconstructed, x)}
+
+        result = trainer.fit(
+            Stage(
+                "train",
+                epochs=p.epochs,
+                n=data.n_obs,
+                steps=[OptimizerStep(optimizer, reconstruction, clip_norm=p.gradient_clipping)],
+            ),
+            module=module,
+        )
+        self.training_history_ = trainer.history
         module.eval()
         with torch.no_grad():
             latent = module(x, edge_tensor, pruned)[0].cpu().numpy().astype(np.float64)
@@ -131,7 +139,7 @@ class STAGATE(SpatialDomainModel):
             _, connectivities = knn_graph_matrices(latent.astype(np.float32), p.n_neighbors, seed=self.seed)
             labels = communities(connectivities, method="louvain", resolution=p.resolution, seed=self.seed)
         self.labels_ = renumber(labels)
-        self.notes_ = {**notes, "final_loss": float(loss.detach()), "n_domains_found": int(self.labels_.max()) + 1}
+        self.notes_ = {**notes, "final_loss": result.final["mse"], "n_domains_found": int(self.labels_.max()) + 1}
 
     def _predict(self, data: Any) -> Any:
         return self.labels_
