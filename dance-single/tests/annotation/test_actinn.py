@@ -23,7 +23,7 @@ def test_network_shape_and_penalty():
     net = ACTINNNet(40, 5)
     linears = [m for m in net.layers if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in linears] == [100, 50, 25, 5]
-    assert all(float(m.bias.abs().sum()) == 0 for m in linears)
+    assert all(float(m.bias.detach().abs().sum()) == 0 for m in linears)
     expected = sum(float((m.weight**2).sum()) / 2 for m in linears)
     assert math.isclose(float(net.weight_penalty()), expected, rel_tol=1e-5)
     assert net(torch.zeros(3, 40)).shape == (3, 5)
@@ -46,6 +46,9 @@ def test_trains_at_least_min_steps_and_keeps_probabilities(view):
     steps_per_epoch = math.ceil(n_train / 32)
     assert model.notes_["actinn_steps"] >= 20
     assert model.notes_["actinn_epochs"] == math.ceil(20 / steps_per_epoch)
+    history = model.training_history_["train"]  # the trainer's per-epoch means
+    assert len(history["loss"]) == model.notes_["actinn_epochs"] and history["loss"][-1] == model.notes_["actinn_final_loss"]
+    assert all(ce < total for ce, total in zip(history["cross_entropy"], history["loss"], strict=True))  # plus the L2 penalty
     labels = model.predict(view)
     proba = model.probabilities_
     assert np.allclose(proba.sum(axis=1), 1) and (proba.idxmax(axis=1).to_numpy() == labels).all()

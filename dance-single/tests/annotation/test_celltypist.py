@@ -21,6 +21,9 @@ def test_feature_selection_keeps_the_top_genes_of_each_class(view):
     assert len(model.selected_) < view.n_vars
     assert len(model.selected_) <= 5 * len(model.classes_)
     assert model.coef_.shape == (len(model.classes_), len(model.selected_))
+    # both passes are in the history; the notes describe the second (the kept model)
+    assert set(model.training_history_) == {"train", "second_pass"}
+    assert model.training_history_["second_pass"]["loss"][-1] == model.notes_["celltypist_final_loss"]
 
 
 def test_probabilities_are_a_softmax_over_the_types(view):

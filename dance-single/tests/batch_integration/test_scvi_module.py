@@ -1,4 +1,5 @@
-"""scVI / scANVI torch modules: shapes, the likelihood they use, the KL terms, learning."""
+"""scVI / scANVI torch modules: shapes, the likelihood they use, the KL terms, and their training
+on the trainer (learning, skipped small batches, KL warm-up, determinism, divergence)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import pytest
 import torch
 
 from dance.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
-from dance.single.nn.scvi import SCANVAE, VAE, kl_warmup_weight
+from dance.nn.trainer import Trainer, TrainingDivergedError
+from dance.single.batch_integration.scvi_module import SCANVAE, VAE, train_vae
 
 
 def _counts(n=64, g=30, seed=0, groups=2):
@@ -57,11 +59,6 @@ def test_latent_library_needs_a_prior_and_adds_its_kl():
     assert vae.kl_library(vae.inference(x), batch).shape == (64,)
 
 
-def test_kl_warmup_is_linear_and_capped():
-    assert kl_warmup_weight(0, 400) == 0 and kl_warmup_weight(200, 400) == 0.5 and kl_warmup_weight(800, 400) == 1
-    assert kl_warmup_weight(3, None) == 1
-
-
 def test_scanvae_marginalises_labels_and_adds_the_classification_term():
     torch.manual_seed(0)
     x, batch, group = _counts(groups=3)
@@ -76,19 +73,18 @@ def test_scanvae_marginalises_labels_and_adds_the_classification_term():
 
 
 def test_training_lowers_the_loss_and_scanvi_learns_the_labels():
-    from dance.single.batch_integration.scvi import train_vae
-
     x, batch, group = _counts(n=300, groups=3, seed=1)
-    torch.manual_seed(0)
+    trainer = Trainer("scvi", seed=0, progress=False)
     vae = VAE(30, 2, n_hidden=32, n_latent=4)
     first = float(vae.loss(x, batch)["loss"].detach())
-    history = train_vae(vae, x.numpy(), batch.numpy(), epochs=30, batch_size=64, seed=0)
-    assert history["loss"] < 0.8 * first
+    result = train_vae(trainer, vae, x.numpy(), batch.numpy(), epochs=30, batch_size=64)
+    assert result.final["loss"] < 0.8 * first and trainer.history["train"]["loss"][-1] == result.final["loss"]
+    assert not vae.training  # left in evaluation mode
     model = SCANVAE(30, 2, 3, n_hidden=32, n_latent=4)
     labels = group.numpy().copy()
     labels[::2] = -1  # half unlabelled
-    train_vae(model, x.numpy(), batch.numpy(), epochs=30, batch_size=64, seed=0, labels=labels)
-    model.eval()
+    result = train_vae(trainer, model, x.numpy(), batch.numpy(), stage="scanvi", epochs=30, batch_size=64, labels=labels)
+    assert set(trainer.history) == {"train", "scanvi"} and "classification" in result.final
     with torch.no_grad():
         predicted = model.classify(x).argmax(1)
     accuracy = float((predicted[1::2] == group[1::2]).float().mean())  # labelled cells
@@ -96,15 +92,47 @@ def test_training_lowers_the_loss_and_scanvi_learns_the_labels():
     assert accuracy > 0.9 and held_out > 0.8  # three well-separated groups; chance is 1/3
 
 
-def test_training_is_deterministic_and_restores_torch_threads():
-    from dance.single.batch_integration.scvi import train_vae
+def test_small_batches_are_skipped_and_the_kl_warms_up(monkeypatch):
+    x, batch, _ = _counts(n=130)
+    trainer = Trainer("scvi", seed=0, progress=False)
+    vae = VAE(30, 2, n_hidden=8, n_latent=2)
+    seen: list[tuple[int, float]] = []
+    loss = vae.loss
 
+    def recording(x, batch, kl_weight=1.0):
+        seen.append((len(x), kl_weight))
+        return loss(x, batch, kl_weight)
+
+    monkeypatch.setattr(vae, "loss", recording)
+    result = train_vae(trainer, vae, x.numpy(), batch.numpy(), epochs=4, batch_size=64, n_epochs_kl_warmup=2)
+    # 64 + 64 + 2 cells per epoch: the 2-cell batch is skipped (batch normalisation needs several)
+    assert result.steps == 8 and {n for n, _ in seen} == {64}
+    assert [w for _, w in seen[::2]] == [0.0, 0.5, 1.0, 1.0]
+
+
+def test_training_is_deterministic_and_restores_torch_threads():
     x, batch, _ = _counts(n=100)
     threads = torch.get_num_threads()
     latents = []
     for _ in range(2):
-        torch.manual_seed(3)
+        trainer = Trainer("scvi", seed=3, progress=False)
         vae = VAE(30, 2, n_hidden=16, n_latent=4)
-        train_vae(vae, x.numpy(), batch.numpy(), epochs=3, seed=3)
+        train_vae(trainer, vae, x.numpy(), batch.numpy(), epochs=3)
         latents.append(vae.latent(x))
     assert torch.equal(latents[0], latents[1]) and torch.get_num_threads() == threads
+
+
+def test_a_diverging_loss_names_the_model_stage_and_term_and_restores_threads(monkeypatch):
+    x, batch, _ = _counts(n=100)
+    threads = torch.get_num_threads()
+    vae = VAE(30, 2, n_hidden=8, n_latent=2)
+    loss = vae.loss
+
+    def diverging(x, batch, kl_weight=1.0):
+        out = loss(x, batch, kl_weight)
+        return {**out, "kl_z": out["kl_z"] * float("inf")}
+
+    monkeypatch.setattr(vae, "loss", diverging)
+    with pytest.raises(TrainingDivergedError, match="scvi: the loss term 'kl_z' became inf in stage 'pretrain' at epoch 0"):
+        train_vae(Trainer("scvi", progress=False), vae, x.numpy(), batch.numpy(), stage="pretrain", epochs=2)
+    assert torch.get_num_threads() == threads and not vae.training

@@ -286,6 +286,9 @@ class Trainer:
             for step in stage.steps:
                 terms = step.loss(batch)
                 objective = terms["loss"] if "loss" in terms else sum(terms.values())
+                values = {key: float(value.detach()) for key, value in terms.items()}
+                # checked before the step, so a diverging batch never writes NaN into the weights
+                self._check_finite(stage, epoch, values, step=result.steps)
                 step.optimizer.zero_grad()
                 objective.backward()
                 if step.clip_norm is not None:
@@ -295,9 +298,9 @@ class Trainer:
                 if step.scheduler is not None:
                     step.scheduler.step()
                 share = float(size) if stage.average == "rows" else 1.0
-                for key, value in terms.items():
+                for key, value in values.items():
                     name = f"{step.name}_{key}" if step.name else key
-                    totals[name] = totals.get(name, 0.0) + float(value.detach()) * share
+                    totals[name] = totals.get(name, 0.0) + value * share
             weight += 1.0 if stage.average == "steps" else float(size)
             result.steps += 1
         means = {key: value / weight for key, value in totals.items()} if weight else {}
@@ -346,11 +349,12 @@ class Trainer:
         self._check_finite(stage, epoch, {f"val_{k}": v for k, v in terms.items()})
         return terms
 
-    def _check_finite(self, stage: Stage, epoch: int, terms: Mapping[str, float]) -> None:
+    def _check_finite(self, stage: Stage, epoch: int, terms: Mapping[str, float], *, step: int | None = None) -> None:
         for key, value in terms.items():
             if not math.isfinite(value):
+                where = f"at epoch {epoch}" + (f" (optimiser step {step})" if step is not None else "")
                 raise TrainingDivergedError(
-                    f"{self.model}: the loss term '{key}' became {value} in stage '{stage.name}' at epoch {epoch}; "
+                    f"{self.model}: the loss term '{key}' became {value} in stage '{stage.name}' {where}; "
                     "training stopped (lower the learning rate, or check the input for extreme values)"
                 )
 

@@ -99,10 +99,8 @@ class CellTypist(CellTypeAnnotationModel):
 
         # each pass shuffles from the seed's start, as CellTypist's two independent fits do
         trainer.generator.manual_seed(self.seed)
-        result = trainer.fit(
-            Stage(stage, epochs=p.epochs, n=x.shape[0], batch_size=p.batch_size, steps=[OptimizerStep(optimizer, loss, scheduler=scheduler)]),
-            module=linear,
-        )
+        step = OptimizerStep(optimizer, loss, scheduler=scheduler)
+        result = trainer.fit(Stage(stage, epochs=p.epochs, n=x.shape[0], batch_size=p.batch_size, steps=[step]), module=linear)
         return linear.weight.detach().cpu().numpy(), linear.bias.detach().cpu().numpy(), result
 
     def _fit(self, data: Any) -> None:

@@ -171,8 +171,8 @@ class ScDeepsort(CellTypeAnnotationModel):
     def _predict(self, data: Any) -> Any:
         import torch
 
-        from dance.single.annotation.scdeepsort_module import mean_operator, sparse_rows
         from dance.nn.data import predict_in_batches
+        from dance.single.annotation.scdeepsort_module import mean_operator, sparse_rows
 
         device = self.device_
         x = self._expression(genes_of(data, self.genes_, "scDeepsort"))
