@@ -84,3 +84,55 @@ def test_a_space_ranger_folder_runs_from_the_command_line_and_from_python(shared
     again = run("spatial_domain", data=folder, out=tmp_path / "python", plots=False)
     assert again.dataset_checksum == result["dataset_checksum"] and again.adata.n_obs == again.adata.obsm["spatial"].shape[0]
     assert {p.name: sha256(p) for p in folder.iterdir()} == before
+
+
+@pytest.mark.slow
+def test_a_saved_actinn_annotates_a_query_file_as_the_run_did(tmp_path):
+    """dance run --reference/--data --save-model, then dance predict on the query file: the same labels."""
+    import anndata as ad
+
+    from dance.core import load_dataset
+
+    data = load_dataset("bmmc_cite_gex", "cell_type_annotation")
+    reference = data[(data.obs["batch"] == "s1d1").to_numpy()].copy()
+    query = data[(data.obs["batch"] == "s1d2").to_numpy()].copy()
+    for part in (reference, query):
+        part.obs = part.obs.drop(columns=["split"])
+    reference.write_h5ad(tmp_path / "reference.h5ad")
+    query.write_h5ad(tmp_path / "query.h5ad")
+    settings = ("--set", "min_steps=600", "--seed", "0", "--no-plots", "--format", "json")
+    trained = json_out(
+        dance(
+            "run",
+            "cell_type_annotation",
+            "--model",
+            "actinn",
+            "--reference",
+            str(tmp_path / "reference.h5ad"),
+            "--data",
+            str(tmp_path / "query.h5ad"),
+            "--save-model",
+            str(tmp_path / "model"),
+            "--out",
+            str(tmp_path / "run"),
+            *settings[4:],
+        )
+    )
+    predicted = json_out(
+        dance(
+            "predict",
+            "--model-dir",
+            str(tmp_path / "model"),
+            "--data",
+            str(tmp_path / "query.h5ad"),
+            "--out",
+            str(tmp_path / "predict"),
+            "--format",
+            "json",
+        )
+    )
+    during = ad.read_h5ad(tmp_path / "run" / "output.h5ad").obs["actinn_pred"].astype(str)
+    after = ad.read_h5ad(tmp_path / "predict" / "output.h5ad").obs["actinn_pred"].astype(str)
+    assert list(during.index) == list(after.index) and (during == after).all()
+    assert predicted["metrics"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"])
+    assert predicted["model_dir"] == str(tmp_path / "model") and predicted["fit_seconds"] == 0.0

@@ -116,6 +116,21 @@ class ACTINN(CellTypeAnnotationModel):
             "actinn_final_loss": result.final["loss"],
         }
 
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The type names, the genes the network reads (after ACTINN's filter) and its weights."""
+        from dance.nn.persistence import module_arrays
+
+        return {"classes": [str(c) for c in self.classes_], "genes": [str(g) for g in self.genes_]}, module_arrays(self.net_, "net")
+
+    def _restore_state(self, values: dict[str, Any], arrays: dict[str, Any]) -> None:
+        from dance.nn.persistence import load_module_arrays
+        from dance.single.annotation.actinn_module import ACTINNNet
+
+        self.classes_ = np.asarray(values["classes"], dtype=object)
+        self.genes_ = pd.Index(values["genes"])
+        net = ACTINNNet(len(self.genes_), len(self.classes_), self.params.hidden_dims)
+        self.net_ = load_module_arrays(net, arrays, "net").to(self.device_).eval()
+
     def _predict(self, data: Any) -> Any:
         import torch
 
