@@ -115,7 +115,7 @@ def test_a_saved_actinn_annotates_a_query_file_as_the_run_did(tmp_path):
             str(tmp_path / "model"),
             "--out",
             str(tmp_path / "run"),
-            *settings[4:],
+            *settings,
         )
     )
     predicted = json_out(
