@@ -46,7 +46,9 @@ def test_predict_checks_the_genes_reorders_them_and_scores_labelled_data(registr
         predict(tmp_path / "model", data, write=False, registry=registry).adata.obs["centroid_test_pred"]
     )
     missing = data[:, 3:].copy()
-    with pytest.raises(DanceInputError, match=r"X lacks 3 of the \d+ features model 'centroid_test' was fitted on \(gene_0, gene_1, gene_2\)"):
+    with pytest.raises(
+        DanceInputError, match=r"X lacks 3 of the \d+ features model 'centroid_test' was fitted on \(gene_0, gene_1, gene_2\)"
+    ):
         predict(tmp_path / "model", missing, write=False, registry=registry)
 
 

@@ -64,6 +64,8 @@ def test_recovers_the_synthetic_groups(labelled_counts, unlabelled_counts):
     assert adjusted_rand_score(labelled_counts.obs["cell_type"], model.predict(unlabelled_counts)) > 0.9
     assert model.embedding_.shape == (unlabelled_counts.n_obs, 16)
     assert model.notes_["clustering"] == "k-means"
+    losses = model.training_history_["train"]["loss"]
+    assert len(losses) == 3 and model.notes_["final_loss"] == round(losses[-1], 4)
 
 
 def test_leiden_even_when_the_number_of_clusters_is_known(labelled_counts, unlabelled_counts):

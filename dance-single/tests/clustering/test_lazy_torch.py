@@ -1,6 +1,6 @@
 """The deep clustering models import torch inside ``_fit`` (so ``dance info`` stays fast), after
-``fit`` has seeded the global generators; they seed torch themselves, so the first fit of a fresh
-process gives what a fit with torch already imported gives."""
+``fit`` has seeded the global generators; the trainer they create first seeds torch, so the first
+fit of a fresh process gives what a fit with torch already imported gives."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("name", ["scdeepcluster"])
+@pytest.mark.parametrize("name", ["scdeepcluster", "scdcc", "scdsc", "sctag", "graphsc"])
 def test_the_first_fit_of_a_fresh_process_is_seeded_like_the_next(name):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     completed = subprocess.run([sys.executable, "-c", SCRIPT, name], capture_output=True, text=True, timeout=300, env=env)

@@ -23,7 +23,57 @@ def test_without_constraints_scdcc_is_scdeepcluster(labelled_counts, unlabelled_
         assert np.array_equal(model.predict(unlabelled_counts), expected)
         assert np.allclose(model.embedding_, reference.embedding_)
         assert model.notes_["n_must_link"] == model.notes_["n_cannot_link"] == 0
-    assert no_labels.notes_["constraints"].startswith("none: no obs['cell_type']")
+    # the note says why and how to give it constraints, instead of running as scDeepCluster silently
+    note = no_labels.notes_["constraints"]
+    assert note.startswith("none: no known labels at fit time") and "ran as scDeepCluster" in note
+    assert "--set constraint_key=" in note and "--reveal-labels" in note
+    assert no_pairs.notes_["constraints"] == "none: n_pairwise=0"
+
+
+def test_revealed_labels_are_the_default_source(labelled_counts, unlabelled_counts):
+    """``dance run --reveal-labels 0.1`` shows the model a seeded fraction of the labels in
+    ``obs['known_cell_type']`` (missing elsewhere); scDCC uses that column whole by default."""
+    import pandas as pd
+
+    known = labelled_counts.obs["cell_type"].astype(object).to_numpy().copy()
+    known[15:] = None
+    revealed = unlabelled_counts.copy()
+    revealed.obs["known_cell_type"] = pd.Categorical(known)  # as the task writes it
+    model = ScDCC(n_clusters=3, n_pairwise=1000, seed=0, device="cpu", **FAST).fit(revealed)
+    assert model.notes_["constraints"] == "1 of the labelled cells of obs['known_cell_type']"
+    assert model.notes_["n_must_link"] + model.notes_["n_cannot_link"] == 15 * 14 // 2  # every pair of the 15 known cells
+    named = ScDCC(n_clusters=3, n_pairwise=1000, constraint_key="known_cell_type", seed=0, device="cpu", **FAST).fit(revealed)
+    assert np.array_equal(model.labels_, named.labels_) and np.array_equal(model.embedding_, named.embedding_)
+    # preferred to the full label column when both are there
+    both = labelled_counts.copy()
+    both.obs["known_cell_type"] = pd.Categorical(known)
+    model = ScDCC(n_clusters=3, n_pairwise=1000, seed=0, device="cpu", **FAST).fit(both)
+    assert model.notes_["constraints"] == "1 of the labelled cells of obs['known_cell_type']"
+    # a revealed column without two known cells gives no constraints, and says so
+    empty = unlabelled_counts.copy()
+    empty.obs["known_cell_type"] = pd.Categorical([None] * empty.n_obs, categories=["a"])
+    model = ScDCC(n_clusters=3, seed=0, device="cpu", **FAST).fit(empty)
+    assert model.notes_["constraints"].startswith("none: obs['known_cell_type'] has fewer than two labelled cells")
+    assert model.notes_["n_must_link"] == model.notes_["n_cannot_link"] == 0
+
+
+def test_a_named_constraint_column_must_exist(unlabelled_counts):
+    from dance.core.errors import DanceInputError
+
+    with pytest.raises(DanceInputError, match=r"constraint_key names obs\['known_typo'\]"):
+        ScDCC(n_clusters=3, constraint_key="known_typo", seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+
+
+def test_constraint_passes_are_recorded_per_clustering_epoch(labelled_counts):
+    model = ScDCC(n_clusters=3, n_pairwise=40, seed=0, device="cpu", **FAST).fit(labelled_counts)
+    assert model.notes_["n_must_link"] > 0 and model.notes_["n_cannot_link"] > 0
+    history = model.training_history_
+    assert set(history) == {"pretrain", "cluster"} and len(history["pretrain"]["zinb"]) == FAST["pretrain_epochs"]
+    # each pass's mean terms next to the clustering epoch's, one value per epoch
+    cluster = history["cluster"]
+    assert set(cluster) == {"loss", "kl", "zinb", "must_link_loss", "must_link_pair", "must_link_zinb", "cannot_link_loss"}
+    assert {len(values) for values in cluster.values()} == {model.notes_["clustering_epochs"]}
+    assert all(np.isfinite(v) for values in cluster.values() for v in values)
 
 
 def test_constraints_come_from_the_known_fraction_of_labels(labelled_counts):

@@ -18,6 +18,12 @@ def test_recovers_the_synthetic_groups(labelled_counts, unlabelled_counts):
     notes = model.notes_
     assert notes["n_clusters"] == 3 and notes["n_clusters_estimated"] is False
     assert 1 <= notes["clustering_epochs"] <= 20 and np.isfinite(notes["pretrain_zinb_loss"])
+    # the trainer's history: the mean of every term per epoch, the last ones in the notes
+    history = model.training_history_
+    assert set(history) == {"pretrain", "cluster"} and set(history["cluster"]) == {"loss", "kl", "zinb"}
+    assert len(history["pretrain"]["zinb"]) == 80 and len(history["cluster"]["loss"]) == notes["clustering_epochs"]
+    assert notes["pretrain_zinb_loss"] == round(history["pretrain"]["zinb"][-1], 4)
+    assert notes["final_loss"] == round(history["cluster"]["loss"][-1], 4)
 
 
 def test_estimates_the_number_of_clusters_without_labels(unlabelled_counts):

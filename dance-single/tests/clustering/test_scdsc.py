@@ -47,6 +47,9 @@ def test_recovers_the_synthetic_groups(labelled_counts, unlabelled_counts):
     assert adjusted_rand_score(labelled_counts.obs["cell_type"], model.predict(unlabelled_counts)) > 0.9
     assert model.embedding_.shape == (unlabelled_counts.n_obs, 4)
     assert model.notes_["graph_edges"] >= unlabelled_counts.n_obs * 11
+    history = model.training_history_
+    assert len(history["pretrain"]["mse"]) == 20 and len(history["train"]["loss"]) == 60
+    assert {f"final_{k}_loss": round(history["train"][k][-1], 4) for k in ("bce", "kl", "mse", "zinb")}.items() <= model.notes_.items()
 
 
 def test_estimates_the_number_of_clusters(unlabelled_counts):

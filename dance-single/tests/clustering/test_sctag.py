@@ -45,6 +45,9 @@ def test_recovers_the_synthetic_groups(labelled_counts, unlabelled_counts):
     model = ScTAG(n_clusters=3, seed=0, device="cpu", **FAST).fit(unlabelled_counts)
     assert adjusted_rand_score(labelled_counts.obs["cell_type"], model.predict(unlabelled_counts)) > 0.9
     assert model.embedding_.shape == (unlabelled_counts.n_obs, 8)
+    history = model.training_history_
+    assert set(history["pretrain"]) == {"loss", "adj", "zinb"} and len(history["pretrain"]["loss"]) == 30
+    assert len(history["cluster"]["cluster"]) == 30 and model.notes_["final_cluster_loss"] == round(history["cluster"]["cluster"][-1], 4)
 
 
 def test_estimates_the_number_of_clusters(unlabelled_counts):

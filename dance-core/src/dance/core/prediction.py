@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from dance.core.keys import DataKeys
-from dance.core.runner import Progress, RunResult, no_progress
+from dance.core.run_result import Progress, RunResult, no_progress
 
 __all__ = ["predict"]
 

@@ -12,7 +12,7 @@ from dance.core.errors import DanceInputError
 
 if TYPE_CHECKING:
     from dance.core.keys import DataKeys
-    from dance.core.runner import RunResult
+    from dance.core.run_result import RunResult
 
 __all__ = ["finish_run"]
 

@@ -19,22 +19,39 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dance.core.errors import DanceError, DanceInputError
 
 if TYPE_CHECKING:
-    from dance.core.models.base import DanceModel
     from dance.core.registry import Registry
 
-__all__ = ["FORMAT", "load_model_dir", "save_model_dir"]
+
+class SavableModel(Protocol):
+    """What saving reads from a fitted model (:class:`dance.core.models.base.DanceModel` has it;
+    named here so that this module and the model base import nothing of each other)."""
+
+    name: str
+    task: str
+    seed: int
+    params: Any
+    keys: Any
+    pipeline: tuple[Any, ...]
+    input_features_: dict[str, tuple[str, ...]]
+
+    def _check_fitted(self) -> None: ...
+
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, Any]]: ...
+
+
+__all__ = ["FORMAT", "SavableModel", "load_model_dir", "save_model_dir"]
 
 FORMAT = "dance-model/1"
 MODEL_FILE = "model.json"
 ARRAYS_FILE = "arrays.safetensors"
 
 
-def save_model_dir(model: DanceModel, folder: str | Path) -> Path:
+def save_model_dir(model: SavableModel, folder: str | Path) -> Path:
     """Write a fitted ``model`` into ``folder`` (created; files of an earlier save replaced).
 
     Raises
@@ -73,8 +90,9 @@ def save_model_dir(model: DanceModel, folder: str | Path) -> Path:
     return folder
 
 
-def load_model_dir(folder: str | Path, *, device: str = "auto", registry: Registry | None = None) -> DanceModel:
-    """The fitted model saved in ``folder`` by :func:`save_model_dir`, ready to ``predict``.
+def load_model_dir(folder: str | Path, *, device: str = "auto", registry: Registry | None = None) -> Any:
+    """The fitted model (a :class:`~dance.core.models.base.DanceModel`) saved in ``folder`` by
+    :func:`save_model_dir`, ready to ``predict``.
 
     The model class comes from the registry (its plugin must be installed); parameters, seed,
     keys, pipeline and fitted state are restored as saved. ``predict`` then checks that new data

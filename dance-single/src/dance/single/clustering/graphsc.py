@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import torch
     from anndata import AnnData
 
+    from dance.nn.trainer import Batch
+
 __all__ = ["CellGeneGraph", "GraphSC", "build_cell_gene_graph"]
 
 
@@ -163,43 +165,42 @@ class GraphSC(ClusteringModel):
 
     def _fit(self, data: AnnData) -> None:
         import torch
-        from tqdm.auto import tqdm
 
-        from dance.core.seeding import seed_everything
-        from dance.nn.data import minibatch_indices as iterate_minibatches
         from dance.nn.data import torch_generator
+        from dance.nn.trainer import OptimizerStep, Stage, Trainer
         from dance.single.clustering.graphsc_module import GraphSCAutoencoder, inner_product_loss
 
-        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
-
         p = self.params
-        self.notes_: dict[str, Any] = {}
         device = self.device_
+        # first: the trainer seeds torch, imported just above. Its generator draws the minibatch
+        # orders; it lives on the CPU whatever the device, as the batches index the SciPy graph.
+        trainer = Trainer(self.name, seed=self.seed, device=device, generator=torch_generator(self.seed, "cpu"))
+        self.notes_: dict[str, Any] = {}
         graph = build_cell_gene_graph(self._edge_weights(data), n_components=p.in_feats, edge_norm=p.edge_norm, seed=self.seed)
-        generator = torch_generator(self.seed, "cpu")
-        self.module_ = GraphSCAutoencoder(graph.gene_features.shape[1], p.hidden_dim, p.out_dim, p.dropout).to(device)
-        optimizer = torch.optim.Adam(self.module_.parameters(), lr=p.lr)
+        module = self.module_ = GraphSCAutoencoder(graph.gene_features.shape[1], p.hidden_dim, p.out_dim, p.dropout).to(device)
+
+        def reconstruction(batch: Batch) -> dict[str, torch.Tensor]:
+            cells = batch.index.numpy()
+            z = module.encode(*graph.batch(cells, device))
+            # the cell-cell block of the bipartite graph holds only the self loops
+            return {"loss": inner_product_loss(module.decode(z), torch.eye(len(cells), device=device))}
+
+        stage = Stage(
+            "train",
+            epochs=p.epochs,
+            n=data.n_obs,
+            batch_size=p.batch_size,
+            steps=[OptimizerStep(torch.optim.Adam(module.parameters(), lr=p.lr), reconstruction)],
+        )
+        final_loss = trainer.fit(stage, module=module).final["loss"]
+        self.training_history_ = trainer.history
+        module.eval()
         n_cells = data.n_obs
-        losses = []
-        for _ in tqdm(range(p.epochs), desc=f"{self.name} training", disable=None, leave=False):
-            self.module_.train()
-            total = 0.0
-            for index in iterate_minibatches(n_cells, p.batch_size, generator=generator):
-                cells = index.numpy()
-                z = self.module_.encode(*graph.batch(cells, device))
-                # the cell-cell block of the bipartite graph holds only the self loops
-                loss = inner_product_loss(self.module_.decode(z), torch.eye(len(cells), device=device))
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(cells)
-            losses.append(total / n_cells)
-        self.module_.eval()
         with torch.no_grad():
-            parts = [self.module_.encode(*graph.batch(np.arange(s, min(s + 1024, n_cells)), device)) for s in range(0, n_cells, 1024)]
+            parts = [module.encode(*graph.batch(np.arange(s, min(s + 1024, n_cells)), device)) for s in range(0, n_cells, 1024)]
         self.embedding_ = torch.cat(parts).cpu().numpy()
         self._cluster_embedding()
-        self.notes_.update(epochs=p.epochs, final_loss=round(losses[-1], 4), n_clusters_found=len(np.unique(self.labels_)))
+        self.notes_.update(epochs=p.epochs, final_loss=round(final_loss, 4), n_clusters_found=len(np.unique(self.labels_)))
 
     def _cluster_embedding(self) -> None:
         from dance.nn.clustering import resolve_n_clusters

@@ -116,7 +116,7 @@ class ScDCC(ScDeepCluster):
 
     quick_params = {**ScDeepCluster.quick_params, "n_pairwise": 50}
 
-    def _constraints(self, data: AnnData, n_clusters: int) -> PairwiseConstraints | None:
+    def _constraints(self, data: AnnData) -> PairwiseConstraints | None:
         p = self.params
         if p.n_pairwise == 0:
             self.notes_.update(constraints="none: n_pairwise=0", n_must_link=0, n_cannot_link=0)
@@ -131,12 +131,12 @@ class ScDCC(ScDeepCluster):
         # a column of known labels is used whole; the task's full label column gives the paper's 10 %
         fraction = p.labelled_fraction if p.labelled_fraction is not None else (1.0 if known_only else 0.1)
         constraints = draw_pairwise_constraints(values, p.n_pairwise, labelled_fraction=fraction, seed=self.seed)
-        self.notes_.update(n_must_link=len(constraints.must_link), n_cannot_link=len(constraints.cannot_link))
-        if not len(constraints):
-            self.notes_["constraints"] = self._no_constraints(f"obs['{key}'] has fewer than two labelled cells")
-            return None
-        self.notes_["constraints"] = f"{fraction:g} of the labelled cells of obs['{key}']"
-        return constraints
+        if len(constraints):
+            source = f"{fraction:g} of the labelled cells of obs['{key}']"
+        else:
+            source = self._no_constraints(f"obs['{key}'] has fewer than two labelled cells")
+        self.notes_.update(constraints=source, n_must_link=len(constraints.must_link), n_cannot_link=len(constraints.cannot_link))
+        return constraints if len(constraints) else None
 
     def _constraint_source(self, data: AnnData) -> tuple[str | None, bool]:
         """The obs column the constraints are drawn from and whether it holds only known labels:
@@ -201,15 +201,14 @@ class ScDCC(ScDeepCluster):
             zinb1 = zinb_loss(counts[i], mean1, disp1, pi1, scale_factor=size_factors[i])
             zinb2 = zinb_loss(counts[j], mean2, disp2, pi2, scale_factor=size_factors[j])
             # summed in the authors' order, so the recorded loss is theirs to the last bit
-            return {"loss": p.ml_weight * pair + zinb1 + zinb2, "must_link": pair, "zinb": zinb1 + zinb2}
+            return {"loss": p.ml_weight * pair + zinb1 + zinb2, "pair": pair, "zinb": zinb1 + zinb2}
 
         def cannot_link(batch: Batch) -> dict[str, torch.Tensor]:
             i, j = cannot[batch.index, 0], cannot[batch.index, 1]
             # only the clean embeddings matter here; the decoder is not part of the cannot-link loss
             q1 = soft_assignment(module.encode(x[i]), centres, p.alpha)
             q2 = soft_assignment(module.encode(x[j]), centres, p.alpha)
-            pair = pairwise_loss(q1, q2, "cannot_link")
-            return {"loss": p.cl_weight * pair, "cannot_link": pair}
+            return {"loss": p.cl_weight * pairwise_loss(q1, q2, "cannot_link")}
 
         stages = []
         for name, pairs, loss in (("must_link", must, must_link), ("cannot_link", cannot, cannot_link)):

@@ -95,6 +95,8 @@ class ScDeepCluster(ClusteringModel):
         trainer = Trainer(self.name, seed=self.seed, device=device, generator=torch_generator(self.seed, device))
         generator = trainer.generator
         self.notes_: dict[str, Any] = {}
+        # drawn before training (from their own seeded generator), so a bad source fails at once
+        constraints = self._constraints(data)
         x, counts, size_factors = expression_tensors(data, self.keys, device)
         module = self.module_ = DenoisingZINBAutoencoder(x.shape[1], p.encoder_dims, p.latent_dim, p.noise_sd).to(device)
 
@@ -114,7 +116,6 @@ class ScDeepCluster(ClusteringModel):
         module.eval()
         z = encode_in_batches(module.encode, x).cpu().numpy()
         n_clusters = resolve_n_clusters(self, z)
-        constraints = self._constraints(data, n_clusters)
         centres, labels = kmeans_centres(z, n_clusters, seed=self.seed, n_init=p.kmeans_n_init)
         self.centres_ = torch.nn.Parameter(torch.from_numpy(centres).to(device))
 
@@ -149,7 +150,8 @@ class ScDeepCluster(ClusteringModel):
         Every ``update_interval`` epochs, before the epoch, the target ``P`` is recomputed from all
         cells and the stage stops if fewer than a fraction ``tol`` of the cells changed cluster
         since the last update. After every epoch the stages of :meth:`_constraint_stages` (none
-        here; scDCC's pairwise constraints) make one pass each with the same optimiser.
+        here; scDCC's pairwise constraints) make one pass each with the same optimiser; their mean
+        terms are recorded in the clustering stage's history as ``<stage>_<term>``.
         """
         import torch
 
@@ -188,10 +190,9 @@ class ScDeepCluster(ClusteringModel):
 
         def constraint_passes(epoch: int, terms: dict[str, float]) -> bool:
             for stage in extra:
-                # one pass each, recorded per clustering epoch next to the trainer's own stages
-                history = trainer.history.setdefault(stage.name, {})
+                # one pass each; its mean terms join the clustering epoch's, prefixed by the stage
                 for key, value in trainer.run_epoch(stage, epoch, module=module).items():
-                    history.setdefault(key, []).append(value)
+                    trainer.record(f"{stage.name}_{key}", value)
             return False
 
         stage = Stage(
@@ -206,7 +207,7 @@ class ScDeepCluster(ClusteringModel):
         return result.epochs, bool(state["converged"]), result.final.get("loss", float("nan"))
 
     # ------------------------------------------------------------------ hooks (scDCC adds pairwise constraints)
-    def _constraints(self, data: AnnData, n_clusters: int) -> Any:
+    def _constraints(self, data: AnnData) -> Any:
         """Side information for the clustering stage; scDeepCluster uses none."""
         return None
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import torch
     from anndata import AnnData
 
-    from dance.single.clustering.scdsc_module import ScDSCNetwork
+    from dance.nn.trainer import Batch
 
 __all__ = ["ScDSC"]
 
@@ -104,46 +104,57 @@ class ScDSC(ClusteringModel):
     def _fit(self, data: AnnData) -> None:
         import torch
         import torch.nn.functional as F
-        from tqdm.auto import tqdm
 
-        from dance.core.seeding import seed_everything
         from dance.nn.clustering import kmeans_centres, resolve_n_clusters, target_distribution
         from dance.nn.data import encode_in_batches, expression_tensors, torch_generator
         from dance.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
         from dance.nn.likelihoods import zinb_loss
+        from dance.nn.trainer import OptimizerStep, Stage, Trainer
         from dance.single.clustering.scdsc_module import ScDSCNetwork
 
-        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
-
         p = self.params
-        self.notes_: dict[str, Any] = {}
         device = self.device_
+        # first: the trainer seeds torch, imported just above; its generator draws the
+        # pretraining minibatch orders
+        trainer = Trainer(self.name, seed=self.seed, device=device, generator=torch_generator(self.seed, device))
+        self.notes_: dict[str, Any] = {}
         x, counts, size_factors = expression_tensors(data, self.keys, device)
         adjacency = normalize_adjacency(knn_adjacency(data.obsp["distances"], symmetric=True, self_loops=True), mode="row")
         graph = sparse_adjacency(adjacency, device)
-        generator = torch_generator(self.seed, device)
 
         # the number of clusters is needed to build the GCN's last layer; when unknown it is
         # estimated after pretraining, so the autoencoder is pretrained on its own first
         n_clusters_guess = p.n_clusters or 2
         network = ScDSCNetwork(x.shape[1], n_clusters_guess, p.encoder_dims, p.latent_dims, p.sigma, p.alpha).to(device)
-        self._pretrain(network, x, generator)
-        network.ae.eval()
-        z = encode_in_batches(lambda batch: network.ae(batch, zinb=False)["z"], x).cpu().numpy()
+        ae = network.ae
+
+        def reconstruction(batch: Batch) -> dict[str, torch.Tensor]:
+            return {"mse": F.mse_loss(ae(x[batch.index], zinb=False)["x_bar"], x[batch.index])}
+
+        # pretraining: the reconstruction MSE alone, Adam on shuffled minibatches; batch norm
+        # needs two cells, so a last batch of one is skipped
+        pretrain = Stage(
+            "pretrain",
+            epochs=p.pretrain_epochs,
+            n=x.shape[0],
+            batch_size=p.pretrain_batch_size,
+            min_batch_size=2,
+            steps=[OptimizerStep(torch.optim.Adam(ae.parameters(), lr=p.pretrain_lr), reconstruction)],
+        )
+        trainer.fit(pretrain, module=ae)
+        ae.eval()
+        z = encode_in_batches(lambda batch: ae(batch, zinb=False)["z"], x).cpu().numpy()
         n_clusters = resolve_n_clusters(self, z)
         if n_clusters != n_clusters_guess:
-            pretrained = network.ae.state_dict()
+            pretrained = ae.state_dict()
             network = ScDSCNetwork(x.shape[1], n_clusters, p.encoder_dims, p.latent_dims, p.sigma, p.alpha).to(device)
             network.ae.load_state_dict(pretrained)
         centres, _ = kmeans_centres(z, n_clusters, seed=self.seed, n_init=p.kmeans_n_init)
         network.centres.data.copy_(torch.from_numpy(centres).to(device))
 
-        optimizer = torch.optim.Adam(network.parameters(), lr=p.lr)
-        last: dict[str, float] = {}
-        for _ in tqdm(range(p.epochs), desc=f"{self.name} training", disable=None, leave=False):
+        def joint(batch: Batch) -> dict[str, torch.Tensor]:
             # full batch, so batch norm sees every cell; the target is recomputed every epoch from
             # the current soft assignments (authors' code)
-            network.train()
             out = network(x, graph)
             target = target_distribution(out["q"])
             mean, disp, pi = out["zinb"]
@@ -154,10 +165,19 @@ class ScDSC(ClusteringModel):
                 "zinb": zinb_loss(counts, mean, disp, pi, scale_factor=size_factors),
             }
             loss = p.bce_weight * parts["bce"] + p.kl_weight * parts["kl"] + p.mse_weight * parts["mse"] + p.zinb_weight * parts["zinb"]
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            last = {k: float(v.detach()) for k, v in parts.items()}
+            return {"loss": loss, **parts}
+
+        # one step per epoch: "steps" keeps each recorded term exactly the step's value
+        train = Stage(
+            "train",
+            epochs=p.epochs,
+            n=x.shape[0],
+            batch_size=None,
+            average="steps",
+            steps=[OptimizerStep(torch.optim.Adam(network.parameters(), lr=p.lr), joint)],
+        )
+        last = trainer.fit(train, module=network).final
+        self.training_history_ = trainer.history
 
         with torch.no_grad():  # full-batch statistics, as during training
             out = network(x, graph)
@@ -168,31 +188,10 @@ class ScDSC(ClusteringModel):
         self.notes_.update(
             epochs=p.epochs,
             graph_edges=int(adjacency.nnz),
-            **{f"final_{k}_loss": round(v, 4) for k, v in last.items()},
+            **{f"final_{k}_loss": round(last[k], 4) for k in ("bce", "kl", "mse", "zinb") if k in last},
             n_clusters_found=len(np.unique(self.labels_)),
             labels_from=p.labels_from,
         )
-
-    def _pretrain(self, network: ScDSCNetwork, x: torch.Tensor, generator: torch.Generator) -> None:
-        """Pretrain the autoencoder on the reconstruction MSE (Adam, shuffled mini-batches)."""
-        import torch
-        import torch.nn.functional as F
-        from tqdm.auto import tqdm
-
-        from dance.nn.data import minibatch_indices as iterate_minibatches
-
-        p = self.params
-        ae = network.ae
-        ae.train()
-        optimizer = torch.optim.Adam(ae.parameters(), lr=p.pretrain_lr)
-        for _ in tqdm(range(p.pretrain_epochs), desc=f"{self.name} pretraining", disable=None, leave=False):
-            for index in iterate_minibatches(x.shape[0], p.pretrain_batch_size, generator=generator):
-                if len(index) < 2:  # batch norm needs two cells
-                    continue
-                loss = F.mse_loss(ae(x[index], zinb=False)["x_bar"], x[index])
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
 
     def _predict(self, data: AnnData) -> np.ndarray:
         return self.labels_

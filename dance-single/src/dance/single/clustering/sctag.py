@@ -12,7 +12,10 @@ from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
 
 if TYPE_CHECKING:
+    import torch
     from anndata import AnnData
+
+    from dance.nn.trainer import Batch
 
 __all__ = ["ScTAG"]
 
@@ -99,21 +102,21 @@ class ScTAG(ClusteringModel):
 
     def _fit(self, data: AnnData) -> None:
         import torch
-        from tqdm.auto import tqdm
 
-        from dance.core.seeding import seed_everything
         from dance.nn.clustering import kl_clustering_loss, kmeans_centres, resolve_n_clusters, target_distribution
         from dance.nn.data import expression_tensors
         from dance.nn.graphs import knn_adjacency, normalize_adjacency, sparse_adjacency
         from dance.nn.likelihoods import zinb_loss
         from dance.nn.reconstruction import inner_product_mse
+        from dance.nn.trainer import OptimizerStep, Stage, Trainer
         from dance.single.clustering.sctag_module import ScTAGNetwork
 
-        seed_everything(self.seed)  # again now that torch is imported: fit() seeds torch only when it already is
-
         p = self.params
-        self.notes_: dict[str, Any] = {}
         device = self.device_
+        # first: the trainer seeds torch, imported just above (training is full batch: the
+        # trainer draws nothing; the input dropout draws from torch's seeded global generator)
+        trainer = Trainer(self.name, seed=self.seed, device=device)
+        self.notes_: dict[str, Any] = {}
         x, counts, size_factors = expression_tensors(data, self.keys, device)
         binary = knn_adjacency(data.obsp["distances"], symmetric=True, self_loops=True)
         graph = sparse_adjacency(normalize_adjacency(binary, mode="symmetric"), device)
@@ -130,15 +133,18 @@ class ScTAG(ClusteringModel):
 
         n_guess = p.n_clusters or 2
         network = build(n_guess)
-        # pretraining: graph and count reconstruction only (the centres take no part)
-        optimizer = torch.optim.Adam([q for name, q in network.named_parameters() if name != "centres"], lr=p.pretrain_lr)
-        network.train()
-        for _ in tqdm(range(p.pretrain_epochs), desc=f"{self.name} pretraining", disable=None, leave=False):
+
+        def reconstruction(batch: Batch) -> dict[str, torch.Tensor]:
             adj_loss, count_loss = reconstruction_losses(network(x, graph))
-            loss = p.adj_weight * adj_loss + p.zinb_weight * count_loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            return {"loss": p.adj_weight * adj_loss + p.zinb_weight * count_loss, "adj": adj_loss, "zinb": count_loss}
+
+        # pretraining: graph and count reconstruction only (the centres take no part); full
+        # batch, one step per epoch, so "steps" records each term exactly
+        optimizer = torch.optim.Adam([q for name, q in network.named_parameters() if name != "centres"], lr=p.pretrain_lr)
+        pretrain = Stage(
+            "pretrain", epochs=p.pretrain_epochs, n=x.shape[0], average="steps", steps=[OptimizerStep(optimizer, reconstruction)]
+        )
+        trainer.fit(pretrain, module=network)
 
         network.eval()
         with torch.no_grad():
@@ -151,23 +157,32 @@ class ScTAG(ClusteringModel):
         centres, _ = kmeans_centres(z, n_clusters, seed=self.seed, n_init=p.kmeans_n_init)
         network.centres.data.copy_(torch.from_numpy(centres).to(device))
 
-        optimizer = torch.optim.Adam(network.parameters(), lr=p.lr)
-        last = {}
-        target = None
-        for epoch in tqdm(range(p.epochs), desc=f"{self.name} clustering", disable=None, leave=False):
+        target: dict[str, torch.Tensor] = {}
+
+        def update_target(epoch: int) -> bool:
+            # the target P is refreshed from the network without dropout every update_interval epochs
             if epoch % p.update_interval == 0:
                 network.eval()
                 with torch.no_grad():
-                    target = target_distribution(network(x, graph)["q"])
-            network.train()
+                    target["p"] = target_distribution(network(x, graph)["q"])
+            return False
+
+        def clustering(batch: Batch) -> dict[str, torch.Tensor]:
             out = network(x, graph)
             adj_loss, count_loss = reconstruction_losses(out)
-            cluster_loss = kl_clustering_loss(target, out["q"])
+            cluster_loss = kl_clustering_loss(target["p"], out["q"])
             loss = p.adj_weight * adj_loss + p.zinb_weight * count_loss + p.cluster_weight * cluster_loss
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            last = {"adj": float(adj_loss.detach()), "zinb": float(count_loss.detach()), "cluster": float(cluster_loss.detach())}
+            return {"loss": loss, "adj": adj_loss, "zinb": count_loss, "cluster": cluster_loss}
+
+        cluster = Stage(
+            "cluster",
+            epochs=p.epochs,
+            n=x.shape[0],
+            average="steps",
+            steps=[OptimizerStep(torch.optim.Adam(network.parameters(), lr=p.lr), clustering)],
+        )
+        last = trainer.fit(cluster, module=network, on_epoch_start=update_target).final
+        self.training_history_ = trainer.history
 
         network.eval()
         with torch.no_grad():
@@ -179,7 +194,7 @@ class ScTAG(ClusteringModel):
             pretrain_epochs=p.pretrain_epochs,
             epochs=p.epochs,
             graph_edges=int(binary.nnz),
-            **{f"final_{k}_loss": round(v, 4) for k, v in last.items()},
+            **{f"final_{k}_loss": round(last[k], 4) for k in ("adj", "zinb", "cluster") if k in last},
             n_clusters_found=len(np.unique(self.labels_)),
         )
 
