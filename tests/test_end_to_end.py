@@ -136,3 +136,25 @@ def test_a_saved_actinn_annotates_a_query_file_as_the_run_did(tmp_path):
     assert list(during.index) == list(after.index) and (during == after).all()
     assert predicted["metrics"]["accuracy"] == pytest.approx(trained["metrics"]["accuracy"])
     assert predicted["model_dir"] == str(tmp_path / "model") and predicted["fit_seconds"] == 0.0
+
+
+@pytest.mark.slow
+def test_a_saved_scdeepcluster_labels_the_same_file_as_the_run_did(tmp_path):
+    """dance run clustering --save-model, then dance predict on the same file: identical labels and scores."""
+    import anndata as ad
+
+    from dance.core import load_dataset
+
+    load_dataset("pbmc4k_10x", "clustering").write_h5ad(tmp_path / "pbmc.h5ad")
+    data = str(tmp_path / "pbmc.h5ad")
+    quick = ("--set", "pretrain_epochs=5", "--set", "max_epochs=5", "--seed", "0", "--no-plots", "--format", "json")
+    run = ("run", "clustering", "--model", "scdeepcluster", "--data", data, "--save-model", str(tmp_path / "M"))
+    trained = json_out(dance(*run, "--out", str(tmp_path / "run"), *quick))
+    predicted = json_out(
+        dance("predict", "--model-dir", str(tmp_path / "M"), "--data", data, "--out", str(tmp_path / "predict"), "--format", "json")
+    )
+    during = ad.read_h5ad(tmp_path / "run" / "output.h5ad").obs["scdeepcluster_pred"].astype(str)
+    after = ad.read_h5ad(tmp_path / "predict" / "output.h5ad").obs["scdeepcluster_pred"].astype(str)
+    assert list(during.index) == list(after.index) and (during == after).all()
+    assert during.nunique() >= 2
+    assert predicted["metrics"]["ari"] == pytest.approx(trained["metrics"]["ari"]) and trained["metrics"]["ari"] > 0.3

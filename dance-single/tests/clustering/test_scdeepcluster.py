@@ -58,3 +58,19 @@ def test_scdeepcluster_on_mouse_bladder(shared_data_env, tmp_path):
     result = run("clustering", "scdeepcluster", "mouse_bladder", seed=0, out=tmp_path, device="cpu", n_clusters="labels")
     assert result.metrics["ari"] > 0.50
     assert result.notes["n_clusters_source"] == "labels" and result.notes["n_clusters_found"] == 16
+
+
+def test_a_saved_model_labels_new_cells_like_the_fitted_one(unlabelled_counts, tmp_path):
+    from dance.core.models.base import DanceModel
+
+    model = ScDeepCluster(n_clusters=3, seed=0, device="cpu", **FAST).fit(unlabelled_counts)
+    fitted = model.predict(unlabelled_counts)
+    # inductive: the fitted cells keep the assignment training ended with, and a subset of them
+    # (new cells) is labelled by encoding it, not refused
+    np.testing.assert_array_equal(fitted, model.labels_)
+    assert ScDeepCluster.saving_refusal() is None
+    loaded = DanceModel.load(model.save(tmp_path / "model"), device="cpu")
+    assert isinstance(loaded, ScDeepCluster) and loaded.genes_ == model.genes_
+    np.testing.assert_array_equal(loaded.predict(unlabelled_counts), fitted)
+    subset = unlabelled_counts[::3].copy()
+    assert len(loaded.predict(subset)) == subset.n_obs

@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from dance.core import ModelParams
+from dance.core.errors import DanceInputError
 from dance.core.tasks.clustering import ClusteringModel
 from dance.core.transforms.pipeline import Step, step
 
@@ -48,6 +49,9 @@ class ScDeepCluster(ClusteringModel):
 
     name = "scdeepcluster"
     needs_counts = True
+    #: the encoder and the cluster centres apply to any cells measured on the same genes, so a
+    #: fitted model predicts new cells too (and can be saved: ``dance run --save-model``)
+    transductive = False
 
     class Params(ModelParams):
         n_clusters: int | None = Field(None, ge=2, description="number of clusters; None: estimated by Louvain on the pretrained embedding")
@@ -127,6 +131,7 @@ class ScDeepCluster(ClusteringModel):
             q = soft_assignment(self.embedding_, self.centres_, p.alpha)
         self.labels_ = q.argmax(dim=1).cpu().numpy()
         self.embedding_ = self.embedding_.cpu().numpy()
+        self.genes_ = [str(g) for g in data.var_names]  # what the encoder reads, after the pipeline's gene filter
         self.notes_.update(
             pretrain_zinb_loss=round(pretrain_loss, 4) if np.isfinite(pretrain_loss) else None,
             clustering_epochs=epochs_run,
@@ -225,4 +230,45 @@ class ScDeepCluster(ClusteringModel):
         return []
 
     def _predict(self, data: AnnData) -> np.ndarray:
-        return self.labels_
+        """Each cell's cluster: the largest soft assignment of its encoding to the centres (for the
+        cells the model was fitted on, exactly the assignment training ended with)."""
+        import torch
+
+        from dance.nn.clustering import soft_assignment
+        from dance.nn.data import dense_tensor, encode_in_batches
+
+        present = set(map(str, data.var_names))
+        missing = [g for g in self.genes_ if g not in present]
+        if missing:
+            raise DanceInputError(
+                f"after preprocessing, the data lack {len(missing)} of the {len(self.genes_)} genes the encoder reads "
+                f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}): genes without any count are dropped by the "
+                "pipeline's gene filter; the new cells must express them",
+                field="X",
+            )
+        x = dense_tensor(data[:, self.genes_].X, self.device_)
+        self.module_.eval()
+        with torch.no_grad():
+            embedding = encode_in_batches(self.module_.encode, x)
+            labels = soft_assignment(embedding, self.centres_, self.params.alpha).argmax(dim=1).cpu().numpy()
+        self.embedding_ = embedding.cpu().numpy()
+        return labels
+
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The genes the encoder reads, the autoencoder's weights and the cluster centres."""
+        from dance.nn.persistence import module_arrays
+
+        arrays = {**module_arrays(self.module_, "autoencoder"), "centres": self.centres_.detach().cpu().numpy()}
+        return {"genes": list(self.genes_), "n_clusters": int(self.centres_.shape[0])}, arrays
+
+    def _restore_state(self, values: dict[str, Any], arrays: dict[str, Any]) -> None:
+        import torch
+
+        from dance.nn.persistence import load_module_arrays
+        from dance.single.clustering.scdeepcluster_module import DenoisingZINBAutoencoder
+
+        p = self.params
+        self.genes_ = list(values["genes"])
+        module = DenoisingZINBAutoencoder(len(self.genes_), p.encoder_dims, p.latent_dim, p.noise_sd)
+        self.module_ = load_module_arrays(module, arrays, "autoencoder").to(self.device_).eval()
+        self.centres_ = torch.nn.Parameter(torch.as_tensor(np.array(arrays["centres"])).to(self.device_))
