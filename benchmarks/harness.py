@@ -60,6 +60,8 @@ class Run:
     data_file: Path | None = None
     label: str | None = None
     extra_metrics: Callable[[Path], Mapping[str, float]] | None = None
+    #: the interpreter that runs ``dance`` (default: this one), e.g. another installation's
+    python: str | None = None
 
     @property
     def name(self) -> str:
@@ -71,7 +73,18 @@ class Run:
 
     def command(self, out: Path) -> list[str]:
         source = ["--data", str(self.data_file)] if self.data_file is not None else ["--dataset", self.dataset]
-        args = [sys.executable, "-m", "dance.cli", "run", self.task, "--model", self.model, *source, "--seed", str(self.seed)]
+        args = [
+            self.python or sys.executable,
+            "-m",
+            "dance.cli",
+            "run",
+            self.task,
+            "--model",
+            self.model,
+            *source,
+            "--seed",
+            str(self.seed),
+        ]
         args += ["--out", str(out), "--format", "json", *self.extra_args]
         for key, value in self.params.items():
             args += ["--set", f"{key}={json.dumps(value)}"]
