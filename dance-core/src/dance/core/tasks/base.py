@@ -369,6 +369,16 @@ def drop_obs_column(adata: AnnData, key: str) -> None:
         del adata.obs[key]
 
 
+def without_labels(data: AnnData, label_key: str) -> tuple[AnnData, LabelTruth | None]:
+    """A copy of ``data`` without its label column, and the labels as truth (None when absent)."""
+    view = data.copy()
+    truth = None
+    if label_key in view.obs.columns:
+        truth = LabelTruth.from_column(view.obs[label_key].astype(object).to_numpy())
+        drop_obs_column(view, label_key)
+    return view, truth
+
+
 def label_array(prediction: Any, n_obs: int, what: str) -> Any:
     """A 1-D array of ``n_obs`` labels, or a clear error."""
     import numpy as np
@@ -409,12 +419,7 @@ class PartitionContract(TaskContract):
 
     def holdout(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, LabelTruth | None]:
         self.validate(data, keys, stage="evaluate")
-        view = data.copy()
-        truth = None
-        if keys.label_key in view.obs.columns:
-            truth = LabelTruth.from_column(view.obs[keys.label_key].astype(object).to_numpy())
-            drop_obs_column(view, keys.label_key)
-        return view, truth
+        return without_labels(data, keys.label_key)
 
     def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         labels = label_array(prediction, data.n_obs, f"{self.name} prediction")

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from dance.core.models.base import DanceModel
 from dance.core.specs import FieldSpec, TaskSpec
-from dance.core.tasks.base import BrokenInput, LabelTruth, TaskContract, drop_obs_column, ensure_split, label_array
+from dance.core.tasks.base import BrokenInput, LabelTruth, TaskContract, drop_obs_column, ensure_split, label_array, without_labels
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -118,12 +118,7 @@ class CellTypeAnnotation(TaskContract):
     def holdout_for_prediction(self, data: AnnData, keys: DataKeys, *, seed: int) -> tuple[AnnData, LabelTruth | None]:
         """A saved classifier annotates every cell; the labels, when present, are removed from the
         view and every labelled cell is scored."""
-        view = data.copy()
-        truth = None
-        if keys.label_key in view.obs.columns:
-            truth = LabelTruth.from_column(view.obs[keys.label_key].astype(object).to_numpy())
-            drop_obs_column(view, keys.label_key)
-        return view, truth
+        return without_labels(data, keys.label_key)
 
     def check_prediction(self, prediction: Any, data: AnnData, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         return label_array(prediction, data.n_obs, "cell-type prediction").astype(str).astype(object)
