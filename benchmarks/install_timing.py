@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.harness import DOCS, ROOT, Run, bench_lock, machine_description, run_one
+from benchmarks.harness import DOCS, ROOT, Run, bench_lock, machine_description, record_from_result, run_one
 
 #: one representative dataset per ported model, with the protocol of its benchmark
 CELLS: tuple[Run, ...] = (
@@ -67,6 +67,20 @@ def measure(before: str, after: str, cells: list[Run], repeats: int, out_root: P
     return pd.DataFrame.from_records(records)
 
 
+def records_from_folders(out_root: Path) -> pd.DataFrame:
+    """The records of the runs finished under ``out_root/<installation>/repeat<r>/`` (one
+    ``result.json`` per run): the table of a measurement that was stopped early."""
+    import json
+
+    records = []
+    for label in ("before", "after"):
+        for path in sorted((out_root / label).glob("repeat*/*/result.json")):
+            record = record_from_result(json.loads(path.read_text()))
+            record.update(installation=label, repeat=int(path.parent.parent.name.removeprefix("repeat")))
+            records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     """Per cell: median seconds of each installation, their ratio and whether the metrics agree."""
     rows = []
@@ -97,12 +111,13 @@ def write(summary: pd.DataFrame, stem: str, notes: str) -> None:
         "installations alternating; `ratio` is after / before. `metrics identical`: every run of both installations",
         "gave the same metrics to 10 decimals (the ports were written to be bit-identical).",
         "",
-        "| model | dataset | before s | after s | ratio | metrics identical | metrics |",
-        "|---|---|---:|---:|---:|---|---|",
+        "| model | dataset | runs each | before s | after s | ratio | metrics identical | metrics |",
+        "|---|---|---:|---:|---:|---:|---|---|",
     ]
     for _, r in summary.iterrows():
+        runs = f"{r['before_runs']}" if r["before_runs"] == r["after_runs"] else f"{r['before_runs']} / {r['after_runs']}"
         lines.append(
-            f"| {r['model']} | {r['dataset']} | {r['before_seconds']:.1f} | {r['after_seconds']:.1f} | "
+            f"| {r['model']} | {r['dataset']} | {runs} | {r['before_seconds']:.1f} | {r['after_seconds']:.1f} | "
             f"{r['after_over_before']:.2f} | {'yes' if r['metrics_identical'] else 'no'} | {r['metrics']} |"
         )
     lines += [
@@ -125,9 +140,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stem", default="port_timing")
     parser.add_argument("--notes", default="")
     parser.add_argument("--from-csv", type=Path, default=None, help="write the table from a saved runs CSV instead of running")
+    parser.add_argument("--from-outputs", type=Path, default=None, help="write the table from the run folders of a stopped measurement")
     args = parser.parse_args(argv)
     if args.from_csv:
         frame = pd.read_csv(args.from_csv)
+    elif args.from_outputs:
+        frame = records_from_folders(args.from_outputs)
+        frame.to_csv(args.from_outputs / "runs.csv", index=False)
     else:
         cells = [c for c in CELLS if args.models is None or c.model in args.models]
         frame = measure(args.before, args.after, cells, args.repeats, args.out)
