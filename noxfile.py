@@ -16,10 +16,52 @@ import nox
 
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
-nox.options.default_venv_backend = "venv"
+# uv installs a session's packages in seconds where pip takes a minute (nine sessions per CI run);
+# without uv (not installed next to nox) sessions fall back to venv + pip
+nox.options.default_venv_backend = "uv|venv"
+
+#: pip configuration uv must honour too (uv reads no pip.conf): where the CPU build of torch lies,
+#: the machine's extra indexes and its constraints
+_UV_FROM_PIP = {
+    "find-links": "UV_FIND_LINKS",
+    "index-url": "UV_INDEX_URL",
+    "extra-index-url": "UV_EXTRA_INDEX_URL",
+    "constraint": "UV_CONSTRAINT",
+}
+
+
+def _uv_environment_from_pip() -> None:
+    """Give uv the settings of ``pip config list`` (environment values win), and pip's resolution
+    across indexes (the best version wherever it is, not the first index's)."""
+    import subprocess
+    import sys
+
+    try:
+        listed = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return
+    settings: dict[str, str] = {}
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        name = key.rsplit(".", 1)[-1]
+        if name in _UV_FROM_PIP and value:
+            settings[name] = value.strip().strip("'\"")
+    for name, variable in _UV_FROM_PIP.items():
+        if name in settings and variable not in os.environ:
+            os.environ[variable] = settings[name]
+    os.environ.setdefault("UV_INDEX_STRATEGY", "unsafe-best-match")
+
+
+_uv_environment_from_pip()
 
 TORCH = "torch==2.13.0"
 PYTEST = ["pytest", "--run-slow", "-p", "no:cacheprovider", "--durations=15"]
+#: the long sessions spread their test files over every core (pytest-xdist, from the packages'
+#: ``test`` extra): a whole file per worker, so module fixtures (a trained model, a loaded
+#: dataset) are built once
+PARALLEL = ["-n", "auto", "--dist", "loadfile"]
+#: one BLAS / OpenMP thread per worker, so the workers do not oversubscribe the cores
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 
 
 def _prune_venv_after(func: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
@@ -55,17 +97,20 @@ def _install_torch_first(session: nox.Session) -> None:
     session.install(TORCH)
 
 
-def _package_session(session: nox.Session, folder: str) -> None:
+def _package_session(session: nox.Session, folder: str, *, parallel: bool = True) -> None:
     _install_torch_first(session)
     session.install(f"./{folder}[test]")
-    session.run(*PYTEST, f"{folder}/tests", *session.posargs)
+    if parallel:
+        session.run(*PYTEST, *PARALLEL, f"{folder}/tests", *session.posargs, env=ONE_THREAD)
+    else:
+        session.run(*PYTEST, f"{folder}/tests", *session.posargs)
 
 
 @_session(name="tests-core", tags=["ci"])
 def tests_core(session: nox.Session) -> None:
     """dance-core alone: no CLI, no models, no deep learning."""
     session.install("./dance-core[test]")
-    session.run(*PYTEST, "dance-core/tests", *session.posargs)
+    session.run(*PYTEST, *PARALLEL, "dance-core/tests", *session.posargs, env=ONE_THREAD)
 
 
 @_session(name="tests-cli", tags=["ci"])
@@ -78,7 +123,7 @@ def tests_cli(session: nox.Session) -> None:
 @_session(name="tests-nn", tags=["ci"])
 def tests_nn(session: nox.Session) -> None:
     """dance-nn installed alone (torch, torch_geometric, dance-core): layers, likelihoods, data and the trainer."""
-    _package_session(session, "dance-nn")
+    _package_session(session, "dance-nn", parallel=False)  # seconds: workers would cost more than they save
 
 
 TYPER_FLOOR = ["typer==0.18.0", "rich==13.0.0"]  # the oldest versions dance-cli's pyproject allows
@@ -145,7 +190,7 @@ def tests_integration(session: nox.Session) -> None:
         "./dance-spatial",
         "./examples/dance-plugin-example",
     )
-    session.run(*PYTEST, "tests", *session.posargs)
+    session.run(*PYTEST, *PARALLEL, "tests", *session.posargs, env=ONE_THREAD)
 
 
 @_session(name="demo")
