@@ -62,14 +62,22 @@ class Run:
     extra_metrics: Callable[[Path], Mapping[str, float]] | None = None
     #: the interpreter that runs ``dance`` (default: this one), e.g. another installation's
     python: str | None = None
+    #: the row's dataset in the tables when it differs from ``dataset``: one direction of a paired
+    #: dataset (``extra_args`` then carries ``--mod1`` / ``--mod2``)
+    row: str | None = None
 
     @property
     def name(self) -> str:
         """The model's name in the tables."""
         return self.label or self.model
 
+    @property
+    def row_name(self) -> str:
+        """The dataset's name in the tables."""
+        return self.row or self.dataset
+
     def folder(self, out_root: Path) -> Path:
-        return out_root / f"{self.task}-{self.name}-{self.dataset}-seed{self.seed}"
+        return out_root / f"{self.task}-{self.name}-{self.row_name}-seed{self.seed}"
 
     def command(self, out: Path) -> list[str]:
         source = ["--data", str(self.data_file)] if self.data_file is not None else ["--dataset", self.dataset]
@@ -96,7 +104,7 @@ def run_one(run: Run, out_root: Path, *, timeout: int = 3600, env: Mapping[str, 
     out = run.folder(out_root)
     started = time.perf_counter()
     completed = subprocess.run(run.command(out), capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
-    record: dict[str, Any] = {"task": run.task, "model": run.name, "dataset": run.dataset, "seed": run.seed}
+    record: dict[str, Any] = {"task": run.task, "model": run.name, "dataset": run.row_name, "seed": run.seed}
     if completed.returncode != 0:
         record.update(
             status="failed", error=(completed.stderr.strip().splitlines() or ["?"])[-1], wall_seconds=time.perf_counter() - started
@@ -104,7 +112,7 @@ def run_one(run: Run, out_root: Path, *, timeout: int = 3600, env: Mapping[str, 
         return record
     record.update(record_from_result(json.loads(completed.stdout)), wall_seconds=round(time.perf_counter() - started, 2))
     # a file input or a protocol variant: the row keeps the grid's names, not the file's
-    record.update(model=run.name, dataset=run.dataset)
+    record.update(model=run.name, dataset=run.row_name)
     if run.extra_metrics is not None:
         record.update({f"metric_{k}": v for k, v in run.extra_metrics(out).items()})
     return record
@@ -136,7 +144,7 @@ def records_from_outputs(out_root: Path) -> pd.DataFrame:
 
 def _log_record(run: Run, record: Mapping[str, Any]) -> None:
     metrics = {k[7:]: round(v, 4) for k, v in record.items() if k.startswith("metric_")}
-    print(f"{run.task} {run.name} {run.dataset} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s", flush=True)
+    print(f"{run.task} {run.name} {run.row_name} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s", flush=True)
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -281,6 +289,41 @@ def format_mean_std(mean: float, std: float) -> str:
     return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
 
 
+def table_lines(
+    summary: pd.DataFrame,
+    *,
+    metrics: list[str],
+    reported: Mapping[tuple[str, str], float] | None = None,
+    reported_label: str = "DANCE reported",
+) -> tuple[list[str], pd.DataFrame]:
+    """A Markdown table (mean ± std per metric, seconds, memory, reported values) and the summary
+    with the reported column added."""
+    table = summary.drop(columns=[reported_label], errors="ignore")  # a merged table brings the old column along
+    if reported is not None:
+        table[reported_label] = [reported.get((m, d)) for m, d in zip(table["model"], table["dataset"], strict=True)]
+    header = ["model", "dataset", "seeds", *[m for m in metrics], "fit s", "peak MB"] + ([reported_label] if reported is not None else [])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        cells = [str(row["model"]), str(row["dataset"]), str(row.get("seeds", ""))]
+        failed = not row.get("seeds")
+        for metric in metrics:
+            mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
+            # a metric only some rows have (a protocol variant's extra metric) stays blank elsewhere
+            cells.append(("failed" if failed else "") if pd.isna(mean) else format_mean_std(mean, std))
+        cells.append("" if pd.isna(row.get("fit_seconds_mean")) else f"{row['fit_seconds_mean']:.1f}")
+        cells.append("" if pd.isna(row.get("peak_memory_mb_max")) else f"{row['peak_memory_mb_max']:.0f}")
+        if reported is not None:
+            value = row.get(reported_label)
+            cells.append("" if value is None or pd.isna(value) else f"{value:.4g}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines, table
+
+
+def generated_line(stem: str) -> str:
+    """The table footer: machine, date and the command that wrote it."""
+    return f"Machine: {machine_description()}; generated {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC by `python -m benchmarks.{stem}`."
+
+
 def write_tables(
     summary: pd.DataFrame,
     stem: str,
@@ -293,30 +336,10 @@ def write_tables(
 ) -> tuple[Path, Path]:
     """``docs/benchmarks/<stem>.md`` and ``.csv``: mean ± std per metric, seconds, memory, reported values."""
     DOCS.mkdir(parents=True, exist_ok=True)
-    table = summary.drop(columns=[reported_label], errors="ignore")  # a merged table brings the old column along
-    if reported is not None:
-        table[reported_label] = [reported.get((m, d)) for m, d in zip(table["model"], table["dataset"], strict=True)]
+    lines, table = table_lines(summary, metrics=metrics, reported=reported, reported_label=reported_label)
     csv_path = DOCS / f"{stem}.csv"
     table.to_csv(csv_path, index=False)
-    header = ["model", "dataset", "seeds", *[m for m in metrics], "fit s", "peak MB"] + ([reported_label] if reported is not None else [])
-    lines = [f"# {title}", "", notes.strip(), "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for _, row in table.iterrows():
-        cells = [str(row["model"]), str(row["dataset"]), str(row.get("seeds", ""))]
-        failed = not row.get("seeds")
-        for metric in metrics:
-            mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
-            # a metric only some rows have (a protocol variant's extra metric) stays blank elsewhere
-            cells.append(("failed" if failed else "") if pd.isna(mean) else format_mean_std(mean, std))
-        cells.append("" if pd.isna(row.get("fit_seconds_mean")) else f"{row['fit_seconds_mean']:.1f}")
-        cells.append("" if pd.isna(row.get("peak_memory_mb_max")) else f"{row['peak_memory_mb_max']:.0f}")
-        if reported is not None:
-            value = row.get(reported_label)
-            cells.append("" if value is None or pd.isna(value) else f"{value:.2f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += [
-        "",
-        f"Machine: {machine_description()}; generated {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC by `python -m benchmarks.{stem}`.",
-    ]
+    lines = [f"# {title}", "", notes.strip(), "", *lines, "", generated_line(stem)]
     md_path = DOCS / f"{stem}.md"
     md_path.write_text("\n".join(lines) + "\n")
     return md_path, csv_path

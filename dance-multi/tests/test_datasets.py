@@ -50,3 +50,44 @@ def test_prediction_split_follows_the_challenge():
     assert (data.mod1.obs["split"] == "train").sum() == 311 and (
         data.mod1.obs.loc[data.mod1.obs["split"] == "train", "batch"] == "s1d1"
     ).all()
+
+
+@pytest.mark.parametrize(
+    "name, shapes, scale",
+    [
+        ("cite_pbmc10k", ((6661, 1000), (6661, 14)), "CLR (Seurat, per cell)"),
+        ("snareseq_chen2019", ((10309, 1677), (10309, 25734)), "binarised"),
+    ],
+)
+def test_new_paired_datasets_are_on_the_challenge_scales(name, shapes, scale, shared_data_env):
+    from dance.multi.scales import log_normalise
+
+    data = load_dataset(name, "modality_prediction")
+    assert (data.mod1.shape, data.mod2.shape) == shapes and data.paired
+    assert data.mod2.uns["scale"] == scale and "counts" in data.mod2.layers
+    expected, _ = log_normalise(data.mod1.layers["counts"])
+    assert np.allclose(data.mod1.X[:200].toarray(), expected[:200].toarray())
+    assert {"cell_type", "batch"} <= set(data.mod1.obs.columns)
+
+
+def test_snareseq_holds_out_whole_libraries(shared_data_env):
+    from dance.multi.loaders import SNARESEQ_TEST_BATCHES
+
+    data = load_dataset("snareseq_chen2019", "modality_matching")
+    test = (data.mod1.obs["split"] == "test").to_numpy()
+    assert set(data.mod1.obs["batch"][test].astype(str)) == set(SNARESEQ_TEST_BATCHES)
+    assert not set(data.mod1.obs["batch"][~test].astype(str)) & set(SNARESEQ_TEST_BATCHES)
+    assert test.sum() == 2465
+
+
+def test_a_dataset_pair_can_be_oriented_the_other_way(shared_data_env):
+    from dance.core.data.inputs import orient_modalities
+    from dance.core.errors import DanceInputError
+
+    data = load_dataset("cite_pbmc10k", "modality_prediction")
+    swapped = orient_modalities(data, ("adt", "rna"), source="dataset 'cite_pbmc10k'")
+    assert swapped.names == ("adt", "rna") and swapped.mod1.n_vars == 14 and swapped.mod2.n_vars == 1000
+    assert (swapped.mod1.obs["cell_type"] == data.mod1.obs["cell_type"]).all()  # annotations move with the role
+    assert orient_modalities(data, ("rna", None), source="x") is data
+    with pytest.raises(DanceInputError, match="--mod1 'atac': dataset 'cite_pbmc10k' has the modalities rna, adt"):
+        orient_modalities(data, ("atac", None), source="dataset 'cite_pbmc10k'")

@@ -47,3 +47,30 @@ def test_message_passing_with_the_edges_computes_the_matrix_product():
         out_sparse = conv(x, sparse_adjacency(weights))
     expected = torch.tensor(weights.toarray()) @ x
     assert torch.allclose(out, expected, atol=1e-6) and torch.allclose(out_sparse, expected, atol=1e-6)
+
+
+def test_bipartite_mean_is_the_edge_weighted_mean_both_ways_with_gradients():
+    import numpy as np
+    import scipy.sparse as sp
+    import torch
+
+    from dance.nn.graphs import BipartiteMean
+
+    rng = np.random.default_rng(0)
+    dense = rng.random((6, 4)) * (rng.random((6, 4)) < 0.5)
+    dense[5] = 0  # a node without edges aggregates to 0
+    graph = BipartiteMean(sp.csr_matrix(dense))
+    weights = torch.as_tensor(dense, dtype=torch.float32)
+    h = torch.randn(4, 3, requires_grad=True)
+    degree = (weights != 0).sum(dim=1, keepdim=True).clamp(min=1)
+    expected = weights @ h / degree
+    out = graph(h)
+    assert torch.allclose(out, expected, atol=1e-6)
+    (grad,) = torch.autograd.grad(out.sum(), h)
+    (expected_grad,) = torch.autograd.grad(expected.sum(), h)
+    assert torch.allclose(grad, expected_grad, atol=1e-6)
+    cells = torch.randn(6, 3)
+    column_degree = (weights != 0).sum(dim=0, keepdim=True).T.clamp(min=1)
+    assert torch.allclose(graph.transposed()(cells), weights.T @ cells / column_degree, atol=1e-6)
+    dropped = graph(h, dropout=0.5, training=True)
+    assert dropped.shape == out.shape and not torch.allclose(dropped, out)

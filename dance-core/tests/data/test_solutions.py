@@ -259,3 +259,15 @@ def test_challenge_joint_embedding_solution_labels_every_cell(shared_data, make_
     labels = resolved.data.mod1.obs["cell_type"]
     assert labels.notna().all() and labels.nunique() == 41
     assert "cell_type" not in resolved.data.mod2.obs.columns
+
+
+def test_joint_embedding_solution_pseudotimes_are_joined_hidden_and_scored():
+    from dance.core import registry
+
+    data, solution, _ = joint_inputs()
+    solution.obs["pseudotime_order_GEX"] = np.linspace(0, 1, solution.n_obs)
+    merged, notes = merge_solution("joint_embedding", data, solution, KEYS, source="sol.h5ad")
+    assert "pseudotime_order_GEX" in merged.mod1.obs.columns and "'pseudotime_order_GEX'" in notes["solution"]
+    view, truth = registry.contract("joint_embedding").holdout(merged, KEYS, seed=0)
+    assert "pseudotime_order_GEX" not in view.mod1.obs.columns and "cell_type" not in view.mod1.obs.columns
+    assert set(truth.pseudotimes) == {"pseudotime_order_GEX"}

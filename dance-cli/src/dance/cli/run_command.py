@@ -40,10 +40,10 @@ def run_command(
         ),
     ] = None,
     mod1: Annotated[
-        str | None, typer.Option("--mod1", metavar="NAME", help="Modality of an .h5mu used as mod1 (default: the task's usual one).")
+        str | None, typer.Option("--mod1", metavar="NAME", help="Modality used as mod1, from an .h5mu file or a dataset (--mod1 adt --mod2 rna predicts RNA from protein).")
     ] = None,
     mod2: Annotated[
-        str | None, typer.Option("--mod2", metavar="NAME", help="Modality of an .h5mu used as mod2 (default: the task's usual one).")
+        str | None, typer.Option("--mod2", metavar="NAME", help="Modality used as mod2, from an .h5mu file or a dataset (default: the usual pair, RNA first).")
     ] = None,
     solution: Annotated[
         str | None,

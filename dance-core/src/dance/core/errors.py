@@ -99,3 +99,8 @@ def did_you_mean(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     lowered = {c.lower(): c for c in candidates}
     matches = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[m] for m in matches]
+
+
+class MetricNotComputableError(DanceError):
+    """The data lack what a metric needs (cell-cycle genes, a pseudotime, several batches); the
+    message is the reason, reported with the results in place of a value."""

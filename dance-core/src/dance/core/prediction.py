@@ -91,10 +91,12 @@ def predict(
     with Measure() as measured_predict, progress(f"predicting with {model.name}"):
         prediction = model.predict(view)
     with Measure() as measured_score, progress("scoring"):
-        metrics = contract.evaluate(prediction, truth, data_keys, model=model)
+        metrics, absent = contract.evaluate_with_reasons(prediction, truth, data_keys, model=model)
     notes: dict[str, Any] = {**resolved.notes, "model_fitted_on": f"{sum(len(v) for v in model.input_features_.values())} features"}
     if truth is None:
         notes["metrics"] = "no ground truth in the input; nothing to score"
+    if absent:
+        notes["metrics_absent"] = absent
     result = RunResult(
         task=model.task,
         model=model.name,

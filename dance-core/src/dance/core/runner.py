@@ -170,9 +170,11 @@ def run(
     with Measure() as measured_predict, progress("predicting"):
         prediction = instance.predict(view)
     with Measure() as measured_score, progress("scoring"):
-        metrics = contract.evaluate(prediction, truth, data_keys, model=instance)
+        metrics, absent = contract.evaluate_with_reasons(prediction, truth, data_keys, model=instance)
     if truth is None:
         notes.setdefault("metrics", "no ground truth in the input; nothing to score")
+    if absent:
+        notes["metrics_absent"] = absent
 
     checksum = files_checksum(resolved.files) if resolved.files else data_checksum(original)
     result = RunResult(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,30 @@ GRCH38_GENES = DataFile(
     size=1741882,
     package="dance.multi.data",
 )
+
+
+#: modality names (as datasets and .h5mu files spell them) and the kind they are
+NAMED_KINDS = {
+    "rna": "gex",
+    "gex": "gex",
+    "gene expression": "gex",
+    "adt": "adt",
+    "protein": "adt",
+    "proteins": "adt",
+    "antibody capture": "adt",
+    "atac": "atac",
+    "peaks": "atac",
+    "chromatin": "atac",
+}
+
+
+def modality_kinds(data: Any) -> tuple[Literal["atac", "adt", "gex"], Literal["atac", "adt", "gex"]]:
+    """The kinds of a :class:`Modalities`' two modalities: from their names when they say it
+    (``rna``, ``adt``, ``atac``, ...), else from the data (:func:`modality_kind`)."""
+    kinds = []
+    for adata, name in zip((data.mod1, data.mod2), data.names, strict=True):
+        kinds.append(NAMED_KINDS.get(str(name).lower()) or modality_kind(adata))
+    return kinds[0], kinds[1]  # type: ignore[return-value]
 
 
 def modality_kind(adata: AnnData) -> Literal["atac", "adt", "gex"]:

@@ -17,6 +17,7 @@ from dance.core.containers import Modalities
 from dance.core.data.readers import read_h5ad, read_h5mu_modalities, read_labelled_h5
 from dance.core.data.solutions import pairing_partners
 from dance.core.errors import DanceInputError
+from dance.multi.scales import apply_challenge_scale
 
 SPLIT_TASKS = ("modality_prediction", "modality_matching")
 
@@ -106,6 +107,10 @@ def load_neurips_joint(files: dict[str, Path], task: str) -> Modalities:
     mod2 = read_h5ad(_file(files, ".mod2.h5ad"))
     solution = read_h5ad(_file(files, ".solution.h5ad"))
     mod1.obs["cell_type"] = pd.Categorical(solution.obs.loc[mod1.obs_names, "cell_type"].astype(str))
+    # the solution's pseudotimes (and cell-cycle scores when present) are truth for ti_cons / cc_cons
+    for column in solution.obs.columns:
+        if column.startswith("pseudotime_order_") or column in ("S_score", "G2M_score"):
+            mod1.obs[column] = solution.obs.loc[mod1.obs_names, column].to_numpy(dtype=np.float64)
     return Modalities(mod1, mod2[mod1.obs_names].copy(), ("rna", "adt"))
 
 
@@ -115,9 +120,11 @@ def _clr(counts: np.ndarray) -> np.ndarray:
 
 
 def load_cbmc_paired(files: dict[str, Path], task: str) -> Modalities:
-    """CBMC CITE-seq: RNA counts and the 10 proteins as scDCC provides them (already normalised,
-    not counts: values are centred log ratios scaled per protein)."""
+    """CBMC CITE-seq: RNA on the challenge's scale (log1p(counts / size factor), counts in
+    layers['counts']) and the 10 proteins as scDCC provides them (already normalised, not counts:
+    values are centred log ratios scaled per protein, so they cannot be put on the CLR scale)."""
     rna = read_labelled_h5(next(iter(files.values())))
+    apply_challenge_scale(rna, "gex")
     adt = ad.AnnData(X=rna.obsm.pop("ADT_X").astype(np.float32), obs=pd.DataFrame(index=rna.obs_names))
     adt.var_names = [f"protein_{i}" for i in range(adt.n_vars)]
     adt.var["feature_types"] = "ADT"
@@ -156,3 +163,45 @@ def load_snareseq(files: dict[str, Path], task: str) -> Modalities:
         return adata
 
     return Modalities(make(rna, "rna_feature"), make(atac, "atac_feature"), ("rna", "atac"))
+
+
+#: the SNARE-seq libraries held out as test cells for prediction and matching (about a quarter of
+#: the cells), as the challenge held out donors: a batch shift between training and test cells
+SNARESEQ_TEST_BATCHES = ("09J", "09K", "09L")
+
+
+def _split_by_batch(adata: ad.AnnData, test_batches: tuple[str, ...], task: str) -> None:
+    if task in SPLIT_TASKS:
+        test = adata.obs["batch"].astype(str).isin(test_batches).to_numpy()
+        adata.obs["split"] = pd.Categorical(np.where(test, "test", "train"), categories=["train", "test"])
+
+
+def load_snareseq_chen2019(files: dict[str, Path], task: str) -> Modalities:
+    """SNARE-seq mouse cortex (Chen et al. 2019): RNA and ATAC of the same cells on the challenge's
+    scales (expression log1p(counts / size factor), peaks binarised; counts in layers['counts']),
+    cell types and library batches in ``mod1.obs``; libraries 09J-09L are the test cells."""
+    rna = read_h5ad(_file(files, "_rna.h5ad"))
+    atac = read_h5ad(_file(files, "_atac.h5ad"))
+    rna.var["feature_types"] = "GEX"
+    atac.var["feature_types"] = "ATAC"
+    apply_challenge_scale(rna, "gex")
+    apply_challenge_scale(atac, "atac")
+    rna.obs = rna.obs[["cell_type", "cell_type_coarse", "batch"]].copy()
+    _categorical(rna, "cell_type", "cell_type_coarse", "batch")
+    _split_by_batch(rna, SNARESEQ_TEST_BATCHES, task)
+    return _paired(rna, atac, task, ("rna", "atac"))
+
+
+def load_cite_pbmc10k(files: dict[str, Path], task: str) -> Modalities:
+    """10x PBMC 10k CITE-seq: RNA and 14 proteins of the same cells on the challenge's scales
+    (expression log1p(counts / size factor), proteins CLR; counts in layers['counts']). One batch:
+    the task draws a seeded split."""
+    rna = read_h5ad(_file(files, "_rna.h5ad"))
+    adt = read_h5ad(_file(files, "_adt.h5ad"))
+    rna.var["feature_types"] = "GEX"
+    adt.var["feature_types"] = "ADT"
+    apply_challenge_scale(rna, "gex")
+    apply_challenge_scale(adt, "adt")
+    rna.obs = rna.obs[["cell_type", "cell_type_l2", "batch"]].copy()
+    _categorical(rna, "cell_type", "cell_type_l2", "batch")
+    return _paired(rna, adt, task, ("rna", "adt"))

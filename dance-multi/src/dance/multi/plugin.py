@@ -1,54 +1,23 @@
-"""The ``multi`` plugin: registers dance-multi's models, datasets and transforms (specs only)."""
+"""The ``multi`` plugin: registers dance-multi's models, datasets and transforms (specs only; each task
+folder lists its models in its own ``specs.py``)."""
 
 from __future__ import annotations
 
 from dance.core import hookimpl
 from dance.core.registry import Registrar
 from dance.multi.datasets import DATASETS
+from dance.multi.joint_embedding.specs import MODELS as JOINT_EMBEDDING
+from dance.multi.modality_matching.specs import MODELS as MATCHING
+from dance.multi.modality_prediction.specs import MODELS as PREDICTION
+from dance.multi.multiomics_integration.specs import MODELS as INTEGRATION
 
-NEURIPS = "Lance et al. (2022) Multimodal single cell data integration challenge: results and lessons learned. PMLR 176:162-176"
-
-# (task, name, target, summary, citation, default)
-MODELS: tuple[tuple[str, str, str, str, str, bool], ...] = (
-    (
-        "modality_prediction",
-        "svd_regression",
-        "dance.multi.modality_prediction.svd_regression:SVDRegression",
-        "Truncated SVD of the source modality + ridge regression (NeurIPS 2021 baseline)",
-        NEURIPS,
-        True,
-    ),
-    (
-        "modality_matching",
-        "svd_matching",
-        "dance.multi.modality_matching.svd_matching:SVDMatching",
-        "Shared SVD space + soft top-k and bipartite assignment (NeurIPS 2021 baseline)",
-        NEURIPS,
-        True,
-    ),
-    (
-        "joint_embedding",
-        "pca_lsi",
-        "dance.multi.joint_embedding.pca_lsi:PCALSI",
-        "Concatenated PCA / LSI of both modalities (NeurIPS 2021 baseline)",
-        NEURIPS,
-        True,
-    ),
-    (
-        "multiomics_integration",
-        "geneactivity_pca",
-        "dance.multi.multiomics_integration.geneactivity_pca:GeneActivityPCA",
-        "ATAC gene activity + joint PCA with RNA",
-        "Stuart et al. (2019) Comprehensive integration of single-cell data. Cell 177:1888-1902",
-        True,
-    ),
-)
+MODELS = (*PREDICTION, *MATCHING, *JOINT_EMBEDDING, *INTEGRATION)
 
 
 @hookimpl
 def dance_register_models(register: Registrar) -> None:
-    for task, name, target, summary, citation, default in MODELS:
-        register(name=name, task=task, target=target, summary=summary, citation=citation, default=default)
+    for spec in MODELS:
+        register(spec)
 
 
 @hookimpl

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import torch
 
 __all__ = [
+    "BipartiteMean",
     "EdgeAggregation",
     "WeightedMeanConv",
     "edge_index_from_adjacency",
@@ -156,6 +157,82 @@ class EdgeAggregation:
     def __call__(self, weights: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """Aggregate ``h`` with one weight per edge (in the order of :attr:`edge_index`)."""
         return _Aggregate.apply(weights, h, self)
+
+
+class _BipartiteProduct(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, values: torch.Tensor, h: torch.Tensor, graph: BipartiteMean) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(values)
+        ctx.graph = graph
+        return torch.sparse_csr_tensor(graph.crow, graph.col, values, graph.shape, check_invariants=False) @ h
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor | None, None]:  # type: ignore[override]
+        (values,) = ctx.saved_tensors
+        graph = ctx.graph
+        grad_h = None
+        if ctx.needs_input_grad[1]:
+            transposed = torch.sparse_csr_tensor(
+                graph.crow_t, graph.row[graph.perm_t], values[graph.perm_t], graph.shape[::-1], check_invariants=False
+            )
+            grad_h = transposed @ grad
+        return None, grad_h, None
+
+
+class BipartiteMean:
+    """Mean of edge-weighted messages over a fixed bipartite graph, in both directions:
+    ``forward(h_col)`` gives ``out_i = (1 / deg_i) sum_j w_ij h_j`` for every row node ``i`` and
+    ``backward_direction(h_row)`` the same for column nodes over the transposed edges.
+
+    This is the aggregation of DGL's ``SAGEConv(aggregator_type="mean")`` called with an
+    ``edge_weight`` (the weighted messages summed, divided by the in-degree) that scMoGNN uses on
+    its cell-feature graph (Wen et al. 2022, KDD), computed as one sparse-dense product per layer
+    instead of one message per edge (a cells x features graph has millions of edges). Edge weights
+    may be dropped out per call (``dropout``, scMoGNN's edge dropout); the degrees stay those of
+    the full graph, as DGL's mean counts every in-edge.
+
+    Parameters
+    ----------
+    matrix
+        Rows x columns scipy sparse matrix; its non-zeros are the edges and their weights
+        (e.g. cells x features values).
+    """
+
+    def __init__(self, matrix: Any, device: str | torch.device = "cpu") -> None:
+        csr = sp.csr_matrix(matrix, dtype=np.float32)
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        self.shape = csr.shape
+        rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+        self.crow = torch.as_tensor(csr.indptr.astype(np.int64), device=device)
+        self.col = torch.as_tensor(csr.indices.astype(np.int64), device=device)
+        self.row = torch.as_tensor(rows.astype(np.int64), device=device)
+        self.values = torch.as_tensor(csr.data, device=device)
+        by_col = np.lexsort((rows, csr.indices))
+        self.perm_t = torch.as_tensor(by_col, device=device)
+        self.crow_t = torch.as_tensor(np.concatenate([[0], np.cumsum(np.bincount(csr.indices, minlength=csr.shape[1]))]), device=device)
+        self.row_degree = torch.as_tensor(np.diff(csr.indptr).clip(1).astype(np.float32), device=device)
+        self.col_degree = torch.as_tensor(np.bincount(csr.indices, minlength=csr.shape[1]).clip(1).astype(np.float32), device=device)
+        self._transposed: BipartiteMean | None = None
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.values.numel())
+
+    def _weights(self, dropout: float, training: bool) -> torch.Tensor:
+        return torch.nn.functional.dropout(self.values, p=dropout, training=training) if dropout > 0 else self.values
+
+    def __call__(self, h_col: torch.Tensor, *, dropout: float = 0.0, training: bool = False) -> torch.Tensor:
+        """Mean over each row node's edges of ``w_ij * h_col[j]``."""
+        return _BipartiteProduct.apply(self._weights(dropout, training), h_col, self) / self.row_degree[:, None]
+
+    def transposed(self) -> BipartiteMean:
+        """The same edges read from the column nodes (built once, on first use)."""
+        if self._transposed is None:
+            device = self.values.device
+            csr = sp.csr_matrix((self.values.cpu().numpy(), self.col.cpu().numpy(), self.crow.cpu().numpy()), shape=self.shape)
+            self._transposed = BipartiteMean(csr.T.tocsr(), device=device)
+        return self._transposed
 
 
 def _message_passing_base() -> type:

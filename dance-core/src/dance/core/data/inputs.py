@@ -96,7 +96,7 @@ def _check_options(
     name, kind = task.name, task.input_kind
     if modalities is not None and kind != "modalities":
         raise DanceInputError(
-            f"--mod1/--mod2 choose the two modalities of an .h5mu file for a two-modality task; task '{name}' takes one input",
+            f"--mod1/--mod2 choose the two modalities of a two-modality task; task '{name}' takes one input",
             field="--mod1",
         )
     if solution is not None and name not in SOLUTION_TASKS:
@@ -112,7 +112,7 @@ def _check_options(
         )
     if data2 is not None and kind != "modalities":
         raise DanceInputError(f"--data2 is the second modality of a two-modality task; task '{name}' takes none", field="--data2")
-    extras = _extra_options(data2, reference, solution, modalities)
+    extras = _extra_options(data2, reference, solution, None)  # --mod1/--mod2 orient the default dataset too
     if data is None and extras:
         raise DanceInputError(f"{', '.join(extras)}: pass --data as well (these options complete a file given with --data)", field="--data")
 
@@ -162,8 +162,9 @@ def resolve_input(
         :func:`dance.core.data.solutions.merge_solution` so the task's hold-out hides it and
         scores against it.
     modalities
-        ``(mod1, mod2)`` names of an .h5mu file's modalities (either may be None for the
-        task's usual one: RNA, and protein or else ATAC).
+        ``(mod1, mod2)`` names of an .h5mu file's or a dataset's modalities (either may be
+        None for the usual one: RNA, and protein or else ATAC); a dataset's pair is swapped
+        when they name it the other way round (:func:`orient_modalities`).
     keys
         The user's key overrides (``label_key``, ``split_key``, ``counts_layer``, ...): the
         reference/query and solution merges write and read these fields.
@@ -193,18 +194,18 @@ def resolve_input(
     _check_options(task, data, data2, reference, solution, modalities)
     if data is None:
         spec = registry.default_dataset(task.name)
-        return _from_dataset(spec, task, registry, download)
+        return _from_dataset(spec, task, registry, download, modalities=modalities)
     if isinstance(data, str) and not _looks_like_path(data):
         try:
             spec = registry.get_dataset(data)
         except UnknownNameError as exc:
             raise UnknownNameError("dataset", data, [d.name for d in registry.datasets()], hint="or pass a path to a data file") from exc
-        given = _extra_options(data2, reference, solution, modalities)
+        given = _extra_options(data2, reference, solution, None)
         if given:
             raise DanceInputError(f"dataset '{data}' already holds every input of the task; do not pass {', '.join(given)}", field="data")
         if task.name not in spec.tasks:
             raise DanceInputError(f"dataset '{data}' is for task(s) {', '.join(spec.tasks)}, not '{task.name}'", field="dataset")
-        return _from_dataset(spec, task, registry, download, loader=load_dataset)
+        return _from_dataset(spec, task, registry, download, loader=load_dataset, modalities=modalities)
 
     files: list[Path] = []
     named: list[Path] = []  # what the user passed (a folder, not the files read inside it)
@@ -296,14 +297,50 @@ def resolve_input(
     return ResolvedInput(result, None, files, described, modalities=used, output_rows=output_rows, notes=notes, named=named)
 
 
-def _from_dataset(spec: DatasetSpec, task: TaskSpec, registry: Registry, download: bool, loader: Any = None) -> ResolvedInput:
+def _from_dataset(
+    spec: DatasetSpec,
+    task: TaskSpec,
+    registry: Registry,
+    download: bool,
+    loader: Any = None,
+    modalities: tuple[str | None, str | None] | None = None,
+) -> ResolvedInput:
     from dance.core.data import load_dataset
     from dance.core.data.fetch import fetch_dataset
 
     paths = list(fetch_dataset(spec, download=download).values())
     data = (loader or load_dataset)(spec.name, task.name, download=download, registry=registry)
     used = None
+    notes: dict[str, Any] = {}
     if isinstance(data, Modalities):
+        if modalities is not None:
+            data = orient_modalities(data, modalities, source=f"dataset '{spec.name}'")
+            notes["modalities"] = f"mod1 {data.names[0]}, mod2 {data.names[1]} (chosen)"
         data = _align_modalities(data, task)
         used = None if tuple(data.names) == PLACEHOLDER_NAMES else (str(data.names[0]), str(data.names[1]))
-    return ResolvedInput(data, spec, paths, f"dataset '{spec.name}'", dict(spec.keys), modalities=used)
+    return ResolvedInput(data, spec, paths, f"dataset '{spec.name}'", dict(spec.keys), modalities=used, notes=notes)
+
+
+def orient_modalities(data: Modalities, modalities: tuple[str | None, str | None], *, source: str) -> Modalities:
+    """``data`` with ``modalities = (mod1, mod2)`` (either may be None) in those roles: a dataset's
+    pair in the other direction (``--mod1 adt --mod2 rna`` predicts RNA from protein).
+
+    The annotations a loader keeps on ``mod1`` (cell types, batches, the train/test split) move
+    with the role, so the swapped pair is scored and split exactly as the original one.
+    """
+    available = (str(data.names[0]), str(data.names[1]))
+    for flag, wanted in zip(("--mod1", "--mod2"), modalities, strict=True):
+        if wanted is not None and wanted not in available:
+            raise DanceInputError(f"{flag} '{wanted}': {source} has the modalities {', '.join(available)}", field=flag)
+    first, second = modalities
+    if first is not None and first == second:
+        raise DanceInputError(f"--mod1 and --mod2 are both '{first}'; name two different modalities of {source}", field="--mod2")
+    swap = first == available[1] or second == available[0]
+    if not swap:
+        return data
+    new1, new2 = data.mod2.copy(), data.mod1.copy()
+    if data.paired:
+        for column in new2.obs.columns:
+            if column not in new1.obs.columns:
+                new1.obs[column] = new2.obs[column].to_numpy()
+    return Modalities(new1, new2, (available[1], available[0]))

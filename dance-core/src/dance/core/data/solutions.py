@@ -127,11 +127,17 @@ def _joint_embedding(data: Modalities, solution: AnnData, keys: DataKeys, source
     mod1.obs[label] = pd.Categorical(values.astype(object).where(values.notna(), None))
     joined = [label]
     # the batch is an input of the challenge (mod1 carries it too), never truth: take it only when
-    # mod1 lacks it. Other solution columns (pseudotime orders, ...) are truth that the hold-out
-    # would not hide, so they are not joined.
+    # mod1 lacks it. The pseudotime orders and cell-cycle scores are truth the joint-embedding
+    # hold-out hides and scores with (ti_cons, cc_cons); other columns are not joined.
     if keys.batch_key in solution.obs.columns and keys.batch_key not in mod1.obs.columns:
         mod1.obs[keys.batch_key] = solution.obs[keys.batch_key].reindex(cells).to_numpy()
         joined.append(keys.batch_key)
+    from dance.core.tasks.joint_embedding import HIDDEN_COLUMNS, HIDDEN_PREFIXES
+
+    for column in solution.obs.columns:
+        if str(column).startswith(HIDDEN_PREFIXES) or column in HIDDEN_COLUMNS:
+            mod1.obs[column] = solution.obs[column].reindex(cells).to_numpy(dtype=np.float64)
+            joined.append(str(column))
     unused = [str(c) for c in solution.obs.columns if c not in joined]
     note = f"obs {', '.join(repr(c) for c in joined)} of the {len(cells)} cells joined onto {data.names[0]} from {source} by cell name"
     if unused:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["foscttm", "label_transfer_accuracy", "matching_score"]
+__all__ = ["foscttm", "label_transfer_accuracy", "matching_score", "top1_accuracy"]
 
 
 def matching_score(partner: Any, scores: Any) -> float:
@@ -24,6 +24,24 @@ def matching_score(partner: Any, scores: Any) -> float:
     totals = np.asarray(matrix.sum(axis=1)).ravel()
     hit = np.asarray(matrix[np.arange(matrix.shape[0]), np.asarray(partner)]).ravel()
     return float(np.mean(np.divide(hit, totals, out=np.zeros_like(hit), where=totals > 0)))
+
+
+def top1_accuracy(partner: Any, scores: Any) -> float:
+    """Fraction of rows whose highest score is on the true partner (ties: the first column).
+
+    Parameters
+    ----------
+    partner
+        ``partner[i]`` is the column of the true match of row ``i``.
+    scores
+        Non-negative (rows x columns) scores.
+    """
+    matrix = sp.csr_matrix(scores, dtype=np.float64)
+    if matrix.shape[0] == 0:
+        return float("nan")
+    best = np.asarray(matrix.argmax(axis=1)).ravel()
+    has_score = np.diff(matrix.indptr) > 0  # an all-zero row matches nothing
+    return float(np.mean((best == np.asarray(partner)) & has_score))
 
 
 def foscttm(truth: Any, embeddings: tuple[Any, Any], chunk: int = 2048) -> float | None:

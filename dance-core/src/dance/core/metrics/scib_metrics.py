@@ -56,7 +56,9 @@ __all__ = [
     "RESOLUTIONS",
     "EmbeddingEvaluation",
     "asw_batch",
+    "asw_batch_of_batches",
     "asw_label",
+    "cell_cycle_conservation_score",
     "clisi",
     "cluster_ari",
     "cluster_nmi",
@@ -66,6 +68,7 @@ __all__ = [
     "isolated_label_f1",
     "kbet",
     "pcr_comparison",
+    "trajectory_conservation_score",
 ]
 
 #: resolutions scanned for the NMI-optimal Leiden clustering, as scIB does
@@ -94,6 +97,11 @@ class EmbeddingEvaluation:
         Neighbours of the kNN graph used for clustering and graph connectivity (scIB uses 15).
     unintegrated
         The embedding before integration (cells x dims), for PCR comparison.
+    expression, genes
+        Log-normalised expression before embedding and its gene names, for cell-cycle
+        conservation.
+    pseudotimes
+        True pseudotimes by name (NaN for cells off the trajectory), for trajectory conservation.
     max_silhouette_cells, max_kbet_cells
         Above these sizes, silhouettes / kBET use a label-stratified subsample.
     """
@@ -109,6 +117,9 @@ class EmbeddingEvaluation:
         unintegrated: Any | None = None,
         max_silhouette_cells: int = MAX_SILHOUETTE_CELLS,
         max_kbet_cells: int = MAX_KBET_CELLS,
+        expression: Any | None = None,
+        genes: Any | None = None,
+        pseudotimes: dict[str, Any] | None = None,
     ) -> None:
         self.embedding = np.ascontiguousarray(embedding, dtype=np.float32)
         self.labels = None if labels is None else np.asarray(labels).astype(str)
@@ -118,6 +129,11 @@ class EmbeddingEvaluation:
         self.unintegrated = None if unintegrated is None else np.asarray(unintegrated, dtype=np.float32)
         self.max_silhouette_cells = int(max_silhouette_cells)
         self.max_kbet_cells = int(max_kbet_cells)
+        #: log-normalised expression of the cells before embedding, and its gene names (cell-cycle conservation)
+        self.expression = expression
+        self.genes = None if genes is None else [str(g) for g in genes]
+        #: true pseudotimes of the cells by name (trajectory conservation); NaN off the trajectory
+        self.pseudotimes = dict(pseudotimes or {})
 
     @property
     def n_cells(self) -> int:
@@ -362,3 +378,43 @@ def pcr_comparison(truth: Any, evaluation: EmbeddingEvaluation) -> float | None:
     if before <= 0:
         return None
     return float(max(0.0, (before - after) / before))
+
+
+# ---------------------------------------------------------------------- conservation of signals
+def cell_cycle_conservation_score(truth: Any, evaluation: EmbeddingEvaluation) -> float:
+    """scIB's cell-cycle conservation (``cc_cons``) of the embedding against the expression
+    (:func:`dance.core.metrics.conservation.cell_cycle_conservation`); per batch when known."""
+    from dance.core.errors import MetricNotComputableError
+    from dance.core.metrics.conservation import cell_cycle_conservation
+
+    if evaluation.expression is None or evaluation.genes is None:
+        raise MetricNotComputableError("the input has no gene-expression modality to score the cell cycle on")
+    return cell_cycle_conservation(evaluation.embedding, evaluation.expression, evaluation.genes, evaluation.batch, seed=evaluation.seed)
+
+
+def trajectory_conservation_score(truth: Any, evaluation: EmbeddingEvaluation) -> float:
+    """scIB's trajectory conservation (``ti_cons_batch_mean``): mean over the known pseudotimes
+    (e.g. one from each modality, as the challenge had) of
+    :func:`dance.core.metrics.conservation.trajectory_conservation`."""
+    from dance.core.errors import MetricNotComputableError
+    from dance.core.metrics.conservation import trajectory_conservation
+
+    if not evaluation.pseudotimes:
+        raise MetricNotComputableError("the input has no pseudotime of the cells (obs columns 'pseudotime_order_*')")
+    if evaluation.labels is None:
+        raise MetricNotComputableError("trajectory conservation roots the trajectory in a cell type; the input has no cell types")
+    values = [
+        trajectory_conservation(evaluation.embedding, pseudotime, evaluation.labels, evaluation.batch, seed=evaluation.seed)
+        for pseudotime in evaluation.pseudotimes.values()
+    ]
+    return float(np.mean(values))
+
+
+def asw_batch_of_batches(truth: Any, evaluation: EmbeddingEvaluation) -> float | None:
+    """:func:`asw_batch`, saying why it is absent when the cells come from one batch (the joint
+    embedding task's inputs often do)."""
+    from dance.core.errors import MetricNotComputableError
+
+    if evaluation.batch is None or len(np.unique(evaluation.batch)) < 2:
+        raise MetricNotComputableError("the cells come from one batch (obs['batch']): there is no batch mixing to score")
+    return asw_batch(truth, evaluation)

@@ -256,11 +256,15 @@ class DanceModel(abc.ABC):
         return prediction
 
     def score(self, data: TaskData) -> dict[str, float]:
-        """Hide the task's truth in a copy of ``data``, predict on it, return the task's metrics."""
+        """Hide the task's truth in a copy of ``data``, predict on it, return the task's metrics (those
+        the data do not allow are in ``metrics_absent_`` with the reason)."""
         self._check_fitted()
         view, truth = self.contract.holdout(data, self.keys, seed=self.seed)
         prediction = self.predict(view)
-        return self.contract.evaluate(prediction, truth, self.keys, model=self)
+        metrics, absent = self.contract.evaluate_with_reasons(prediction, truth, self.keys, model=self)
+        #: the task's metrics these data do not allow, and why (e.g. no pseudotime)
+        self.metrics_absent_ = absent
+        return metrics
 
     # ------------------------------------------------------------------ saving and loading
     def save(self, folder: str | Path) -> Path:

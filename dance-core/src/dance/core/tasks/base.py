@@ -218,15 +218,32 @@ class TaskContract:
 
     def evaluate(self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None) -> dict[str, float]:
         """Every registered metric of the task that the available truth allows."""
+        return self.evaluate_with_reasons(prediction, truth, keys, model=model)[0]
+
+    def evaluate_with_reasons(
+        self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> tuple[dict[str, float], dict[str, str]]:
+        """``(metrics, absent)``: every registered metric of the task that the data allow, and for
+        each one they do not, why (a metric raising :class:`MetricNotComputableError` gives its reason;
+        one returning None lacks the labels or batches it needs). Absent metrics are never 0."""
+        from dance.core.errors import MetricNotComputableError
+
         if truth is None:
-            return {}
+            return {}, {}
         truth_obj, prediction_obj = self.evaluation_inputs(prediction, truth, keys, model=model)
         metrics: dict[str, float] = {}
+        absent: dict[str, str] = {}
         for spec in self.registry.metrics(self.name):
-            value = spec.load()(truth_obj, prediction_obj)
-            if value is not None:
+            try:
+                value = spec.load()(truth_obj, prediction_obj)
+            except MetricNotComputableError as exc:
+                absent[spec.name] = str(exc)
+                continue
+            if value is None:
+                absent[spec.name] = "the input lacks what it needs (labels, or several batches)"
+            else:
                 metrics[spec.name] = float(value)
-        return self.aggregate(metrics)
+        return self.aggregate(metrics), absent
 
     def aggregate(self, metrics: dict[str, float]) -> dict[str, float]:
         """Add summary scores computed from other metrics (none by default)."""
@@ -430,20 +447,22 @@ class PartitionContract(TaskContract):
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         return truth.pair(prediction)
 
-    def evaluate(self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None) -> dict[str, float]:
+    def evaluate_with_reasons(
+        self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> tuple[dict[str, float], dict[str, str]]:
         """The task's metrics over every labelled cell (as scDCC's paper scores its protocol) and,
         when labels were revealed to the model, the same metrics over the cells whose labels it
         never saw (``<metric>_unrevealed``)."""
         import numpy as np
 
-        metrics = super().evaluate(prediction, truth, keys, model=model)
+        metrics, absent = super().evaluate_with_reasons(prediction, truth, keys, model=model)
         if truth is None or truth.revealed is None or not (~truth.revealed).any():
-            return metrics
+            return metrics, absent
         hidden = ~np.asarray(truth.revealed)
         subset = LabelTruth(np.asarray(truth.positions)[hidden], np.asarray(truth.labels)[hidden])
-        for name, value in super().evaluate(prediction, subset, keys, model=model).items():
+        for name, value in super().evaluate_with_reasons(prediction, subset, keys, model=model)[0].items():
             metrics[f"{name}_unrevealed"] = value
-        return metrics
+        return metrics, absent
 
     def reveal_labels(self, view: AnnData, truth: LabelTruth | None, keys: DataKeys, *, fraction: float, seed: int) -> dict[str, Any]:
         """Write the labels of a seeded ``fraction`` of the labelled cells into

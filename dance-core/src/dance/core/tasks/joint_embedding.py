@@ -9,9 +9,16 @@ Prediction
     The joint embedding, cells x dims.
 Output
     ``obsm['X_<model>']`` in ``output_mod1.h5ad`` and ``output_mod2.h5ad``.
-Metrics (``fn(truth, evaluation)``)
-    ``ari`` and ``nmi`` of Leiden clusters of the embedding (at the NMI-optimal resolution, as
-    scIB and the NeurIPS 2021 joint-embedding task do) against the cell types.
+Hold-out
+    The cell types, and the pseudotimes (``obs['pseudotime_order_*']``) and cell-cycle scores
+    (``S_score``, ``G2M_score``) the challenge kept in its solution, are removed from the view.
+    Batches (``obs['batch']``) stay: the challenge gave them to the methods.
+Metrics (``fn(truth, evaluation)``), the NeurIPS 2021 joint-embedding task's six and their mean
+    ``nmi`` (Leiden clusters at the NMI-optimal resolution vs cell types; the challenge used
+    Louvain), ``asw_label``, ``asw_batch``, ``graph_conn``, ``cc_cons`` (cell-cycle variance
+    kept, from the expression modality), ``ti_cons`` (trajectory conservation, when the input
+    has pseudotimes), ``overall`` = the mean of those six that the data allow (the result's
+    notes say which are absent and why), and ``ari`` of the same clustering (not in the mean).
 """
 
 from __future__ import annotations
@@ -44,8 +51,34 @@ SPEC = TaskSpec(
         FieldSpec(role="mod1", slot="obs", key="cell_type", option="label_key", required=False, description="cell types, for evaluation"),
     ),
     outputs=(FieldSpec(role="mod1", slot="obsm", key="X_{model}", description="joint embedding"),),
-    metrics=("ari", "nmi"),
+    metrics=("nmi", "asw_label", "asw_batch", "graph_conn", "cc_cons", "ti_cons", "overall", "ari"),
 )
+
+#: the challenge's six metrics, averaged into ``overall``
+CHALLENGE_METRICS = ("nmi", "asw_label", "asw_batch", "graph_conn", "cc_cons", "ti_cons")
+#: obs columns the challenge kept in its solution (truth, hidden from the model) besides the labels
+HIDDEN_PREFIXES = ("pseudotime_order_",)
+HIDDEN_COLUMNS = ("S_score", "G2M_score")
+EXPRESSION_TYPES = ("GEX", "GENE EXPRESSION", "RNA")
+
+
+class JointEmbeddingTruth(LabelTruth):
+    """Cell types of the labelled cells, plus what the challenge's other metrics need: batches,
+    the expression before embedding (cell-cycle conservation) and pseudotimes (trajectories)."""
+
+    def __init__(
+        self,
+        positions: Any,
+        labels: Any,
+        *,
+        batch: Any | None = None,
+        expression: Any | None = None,
+        genes: Any | None = None,
+        pseudotimes: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(positions, labels)
+        self.batch, self.expression, self.genes = batch, expression, genes
+        self.pseudotimes = pseudotimes or {}
 
 
 class JointEmbeddingModel(DanceModel):
@@ -64,15 +97,37 @@ class JointEmbedding(TaskContract):
         super().check(data, keys, stage=stage, needs_counts=needs_counts)
         v.check_same_cells(data.mod1, data.mod2, data.names)
 
-    def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, LabelTruth | None]:
+    def holdout(self, data: Modalities, keys: DataKeys, *, seed: int) -> tuple[Modalities, JointEmbeddingTruth | None]:
+        import numpy as np
+
         self.validate(data, keys, stage="evaluate")
         view = data.copy()
-        truth = None
+        labels = None
+        pseudotimes: dict[str, Any] = {}
         for adata in (view.mod1, view.mod2):
-            if truth is None and keys.label_key in adata.obs.columns:
-                truth = LabelTruth.from_column(adata.obs[keys.label_key].astype(object).to_numpy())
+            if labels is None and keys.label_key in adata.obs.columns:
+                labels = LabelTruth.from_column(adata.obs[keys.label_key].astype(object).to_numpy())
             drop_obs_column(adata, keys.label_key)
-        return view, truth
+            for column in list(adata.obs.columns):
+                if column.startswith(HIDDEN_PREFIXES):
+                    pseudotimes.setdefault(column, adata.obs[column].to_numpy(dtype=np.float64))
+                if column.startswith(HIDDEN_PREFIXES) or column in HIDDEN_COLUMNS:
+                    drop_obs_column(adata, column)
+        if labels is None:
+            return view, None
+        positions = labels.positions
+        batch = None
+        if keys.batch_key in data.mod1.obs.columns:
+            batch = data.mod1.obs[keys.batch_key].astype(str).to_numpy()[positions]
+        expression, genes = _expression(data)
+        return view, JointEmbeddingTruth(
+            positions,
+            labels.labels,
+            batch=batch,
+            expression=None if expression is None else expression[positions],
+            genes=genes,
+            pseudotimes={name: values[positions] for name, values in pseudotimes.items()},
+        )
 
     def check_prediction(self, prediction: Any, data: Modalities, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         return embedding_array(prediction, data.mod1.n_obs, "joint embedding")
@@ -80,7 +135,24 @@ class JointEmbedding(TaskContract):
     def evaluation_inputs(self, prediction: Any, truth: LabelTruth, keys: DataKeys, *, model: DanceModel | None = None) -> tuple[Any, Any]:
         from dance.core.metrics.scib_metrics import EmbeddingEvaluation
 
-        return truth, EmbeddingEvaluation(prediction[truth.positions], labels=truth.labels, seed=getattr(model, "seed", 0))
+        return truth, EmbeddingEvaluation(
+            prediction[truth.positions],
+            labels=truth.labels,
+            batch=getattr(truth, "batch", None),
+            seed=getattr(model, "seed", 0),
+            expression=getattr(truth, "expression", None),
+            genes=getattr(truth, "genes", None),
+            pseudotimes=getattr(truth, "pseudotimes", None),
+        )
+
+    def aggregate(self, metrics: dict[str, float]) -> dict[str, float]:
+        """``overall``: the mean of the challenge's six metrics that could be computed."""
+        import numpy as np
+
+        available = [metrics[m] for m in CHALLENGE_METRICS if m in metrics]
+        if available:
+            metrics["overall"] = float(np.mean(available))
+        return metrics
 
     def store_prediction(self, data: Modalities, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
         """``obsm[key]`` of both modalities: the joint embedding."""
@@ -117,6 +189,37 @@ class JointEmbedding(TaskContract):
         for stem in ("output_mod1", "output_mod2"):
             outputs[stem].obsm["X_umap"] = coords[rep]
         return {"plot": path}
+
+
+def _expression(data: Modalities) -> tuple[Any, Any]:
+    """The gene-expression modality's log-normalised values (sparse kept sparse) and gene names:
+    the modality whose ``var['feature_types']`` says expression, else the one named RNA / GEX;
+    counts are log-normalised (scanpy's normalize_total + log1p). ``(None, None)`` when neither
+    modality is expression."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    candidates = []
+    for adata, name in zip((data.mod1, data.mod2), data.names, strict=True):
+        kinds = adata.var["feature_types"].astype(str).str.upper().unique() if "feature_types" in adata.var.columns else []
+        if any(k in EXPRESSION_TYPES for k in kinds) or str(name).upper() in EXPRESSION_TYPES:
+            candidates.append(adata)
+    if not candidates:
+        return None, None
+    adata = candidates[0]
+    x = adata.X
+    values = (x.data if sp.issparse(x) else np.asarray(x)).ravel()
+    sample = values[: min(values.size, 100_000)]
+    if sample.size and sample.min() >= 0 and np.allclose(sample, np.round(sample)) and sample.max() > 1:
+        import scanpy as sc
+        from anndata import AnnData
+
+        # a copy: scanpy normalises in place, and the user's data must stay as it was
+        logged = AnnData(X=sp.csr_matrix(x, dtype=np.float32, copy=True) if sp.issparse(x) else np.array(x, dtype=np.float32))
+        sc.pp.normalize_total(logged, target_sum=1e4)
+        sc.pp.log1p(logged)
+        x = logged.X
+    return x, adata.var_names.to_numpy()
 
 
 def embedding_array(prediction: Any, n_obs: int, what: str) -> Any:

@@ -14,13 +14,16 @@ Hold-out
     Both modalities carry ``obs['split']``; training rows stay aligned and named.
 Prediction
     A non-negative score matrix, test cells of ``mod1`` x test cells of ``mod2`` (in the order
-    of the view), dense or sparse; rows are normalised to probabilities for scoring.
+    of the view), dense or sparse. As the challenge required of submissions, each row keeps at
+    most :data:`MAX_CANDIDATES` non-zero scores (its largest) and rows are normalised to
+    probabilities for scoring.
 Output
     ``output_mod1.h5ad`` with ``obs['<model>_match']`` (best match among mod2's test cells) and
     ``uns['<model>_matching']`` (the sparse score matrix); ``output_mod2.h5ad``.
 Metrics (``fn(true_partner, scores)``)
     ``matching_score``: the probability mass on the true partner, averaged over test cells
-    (the NeurIPS 2021 match-modality metric).
+    (the NeurIPS 2021 match-modality metric); ``top1_accuracy``: the share of test cells whose
+    highest score is on the partner.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ if TYPE_CHECKING:
     from dance.core.keys import DataKeys
     from dance.core.plotting.context import PlotContext
 
-__all__ = ["SPEC", "ModalityMatching", "ModalityMatchingModel"]
+__all__ = ["MAX_CANDIDATES", "SPEC", "ModalityMatching", "ModalityMatchingModel", "keep_top_per_row"]
+
+#: non-zero scores a row may keep (the challenge's check_format: at most 1,000 per row)
+MAX_CANDIDATES = 1000
 
 SPEC = TaskSpec(
     name="modality_matching",
@@ -56,7 +62,7 @@ SPEC = TaskSpec(
         FieldSpec(role="mod1", slot="obs", key="{model}_match", description="best-matching mod2 test cell"),
         FieldSpec(role="mod1", slot="uns", key="{model}_matching", description="test x test score matrix"),
     ),
-    metrics=("matching_score",),
+    metrics=("matching_score", "top1_accuracy"),
 )
 
 
@@ -138,7 +144,7 @@ class ModalityMatching(TaskContract):
         values = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
         if values.size and values.min() < 0:
             raise DanceInputError("matching scores must be non-negative", field="prediction")
-        return sp.csr_matrix(matrix, dtype=np.float32)
+        return keep_top_per_row(sp.csr_matrix(matrix, dtype=np.float32), MAX_CANDIDATES)
 
     def store_prediction(self, data: Modalities, prediction: Any, keys: DataKeys, *, key: str, model: DanceModel | None = None) -> None:
         """``mod1.uns[key]``: the test x test score matrix; ``mod1.obs[key]``: the best-matching
@@ -187,6 +193,26 @@ class ModalityMatching(TaskContract):
             names=context.modality_names,
         )
         return {"plot": path}
+
+
+def keep_top_per_row(matrix: Any, k: int) -> Any:
+    """The CSR ``matrix`` with only the ``k`` largest entries of each row kept (ties: any of them)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    matrix = sp.csr_matrix(matrix)
+    matrix.eliminate_zeros()
+    counts = np.diff(matrix.indptr)
+    if not (counts > k).any():
+        return matrix
+    keep = np.ones(matrix.nnz, dtype=bool)
+    for row in np.flatnonzero(counts > k):
+        start, stop = matrix.indptr[row], matrix.indptr[row + 1]
+        smallest = np.argpartition(matrix.data[start:stop], counts[row] - k)[: counts[row] - k]
+        keep[start + smallest] = False
+    matrix.data[~keep] = 0
+    matrix.eliminate_zeros()
+    return matrix
 
 
 def _concat_rows(first: AnnData, second: AnnData) -> AnnData:

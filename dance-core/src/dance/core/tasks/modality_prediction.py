@@ -18,7 +18,8 @@ Output
     ``output_mod1.h5ad`` (the input ``mod1``) and ``output_mod2_pred.h5ad``: the prediction in
     ``X`` (obs of ``mod1``, var of ``mod2``), with ``obs['split']``.
 Metrics (``fn(y_true, y_pred)`` on the test cells)
-    ``rmse``.
+    ``rmse`` over every test cell x feature (the NeurIPS 2021 ranking metric, on the scale of
+    ``mod2.X``) and ``pearson_per_feature``.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ SPEC = TaskSpec(
         FieldSpec(role="mod2", slot="X", description="target modality of the training cells"),
     ),
     outputs=(FieldSpec(role="mod2", slot="X", description="predicted target modality of every cell (output_mod2_pred.h5ad)"),),
-    metrics=("rmse",),
+    metrics=("rmse", "pearson_per_feature"),
 )
 
 

@@ -158,7 +158,12 @@ def synthetic_data(task: str, *, seed: int = 0, n_cells: int = 150, n_genes: int
         loadings = rng.normal(0, 1.5, size=(3, n_proteins))
         latent = rng.normal(0, 0.3, size=(n_cells, 1))
         protein = loadings[groups] + latent + rng.normal(0, 0.3, size=(n_cells, n_proteins))
-        adt = _adata(protein.astype(np.float32), groups, gene_prefix="protein")
+        # antibody counts around each cell's protein levels; X holds their per-cell CLR (Seurat),
+        # as CITE-seq data usually come
+        counts = rng.poisson(np.exp(2.0 + 0.8 * protein)).astype(np.float32)
+        geometric = np.exp(np.log1p(counts).mean(axis=1, keepdims=True))
+        adt = _adata(np.log1p(counts / geometric).astype(np.float32), groups, gene_prefix="protein")
+        adt.layers["counts"] = counts
         if task != "joint_embedding":
             del adt.obs["cell_type"]
         return Modalities(rna, adt, ("rna", "adt"))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
 from pydantic import Field
 
 from dance.core.models.base import ModelParams
@@ -41,24 +39,12 @@ class SVDMatching(ModalityMatchingModel):
         self.map_ = Ridge(alpha=self.params.alpha).fit(z1[train1], z2[train2])
 
     def _predict(self, data: Any) -> Any:
-        from scipy.optimize import linear_sum_assignment
+        from dance.multi.modality_matching.scores import cosine_similarity, soft_assignment_scores
 
         train1, train2 = self.split_masks(data)
         projected = self.map_.predict(data.mod1.obsm["X_reduced"][~train1])
         targets = data.mod2.obsm["X_reduced"][~train2]
-
-        def unit(x: np.ndarray) -> np.ndarray:
-            return x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
-
-        similarity = unit(projected) @ unit(targets).T
-        n1, n2 = similarity.shape
-        k = min(self.params.top_k, n2)
-        top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-        logits = np.take_along_axis(similarity, top, axis=1) / self.params.temperature
-        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
-        weights /= weights.sum(axis=1, keepdims=True)
-        soft = sp.csr_matrix((weights.ravel(), (np.repeat(np.arange(n1), k), top.ravel())), shape=(n1, n2))
-        rows, cols = linear_sum_assignment(-similarity)
-        hard = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n1, n2))
-        w = self.params.assignment_weight
-        return ((1 - w) * soft + w * hard).tocsr()
+        p = self.params
+        return soft_assignment_scores(
+            cosine_similarity(projected, targets), top_k=p.top_k, temperature=p.temperature, assignment_weight=p.assignment_weight
+        )

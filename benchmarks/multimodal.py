@@ -1,0 +1,165 @@
+"""Benchmark of dance-multi on paired data: modality prediction in every direction the data allow,
+modality matching and joint embedding, with the challenge's trivial baselines in the same tables,
+3 seeds each, through ``dance run``.
+
+Writes ``docs/benchmarks/multimodal.md`` (one table per task) and ``multimodal.csv``. Every run holds
+the machine lock ``/tmp/dance-bench.lock`` (``benchmarks/harness.py``); runs go seed first, so an
+interrupted grid still has every cell at seed 0.
+
+Usage::
+
+    DANCE_DATA_DIR=../shared/data python -m benchmarks.multimodal                   # full grid
+    python -m benchmarks.multimodal --models knn_regression scmogcn --datasets cite_pbmc10k:GEX2ADT --seeds 0
+    python -m benchmarks.multimodal --from-csv benchmarks/results/multimodal/runs.csv
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmarks.harness import DOCS, Run, generated_line, in_grid_order, parse_grid_arguments, run_and_record, summarise, table_lines
+
+#: the directions of each paired dataset: (mod1, mod2) names as the dataset calls them
+DIRECTIONS = {
+    "GEX2ADT": ("rna", "adt"),
+    "ADT2GEX": ("adt", "rna"),
+    "GEX2ATAC": ("rna", "atac"),
+    "ATAC2GEX": ("atac", "rna"),
+}
+PREDICTION_ROWS = (
+    "cite_pbmc10k:GEX2ADT",
+    "cite_pbmc10k:ADT2GEX",
+    "cbmc_cite_paired:GEX2ADT",
+    "snareseq_chen2019:GEX2ATAC",
+    "snareseq_chen2019:ATAC2GEX",
+    "bmmc_cite:GEX2ADT",
+)
+MATCHING_ROWS = ("cite_pbmc10k", "snareseq_chen2019", "cbmc_cite_paired", "bmmc_cite")
+JOINT_ROWS = ("cite_pbmc10k", "snareseq_chen2019", "neurips_cite_joint")
+PREDICTION_MODELS = ("mean", "knn_regression", "svd_regression", "scmogcn", "babel", "scmm", "cmae")
+MATCHING_MODELS = ("svd_matching", "scmogcn", "scmm", "cmae")
+JOINT_MODELS = ("pca_lsi",)
+SEEDS = (0, 1, 2)
+#: datasets whose second modality is not counts (CBMC's proteins are scDCC's normalised values): scMM refuses them
+NOT_COUNTS = ("cbmc_cite_paired",)
+
+METRICS = {
+    "modality_prediction": ["rmse", "pearson_per_feature"],
+    "modality_matching": ["matching_score", "top1_accuracy"],
+    "joint_embedding": ["overall", "nmi", "asw_label", "asw_batch", "graph_conn", "cc_cons", "ti_cons", "ari"],
+}
+
+#: DANCE's reported values on the NeurIPS 2021 phase-2 private data (60,000-80,000 cells; not
+#: available here): RMSE per direction (DANCE README; KNNR and mean from the challenge's own
+#: baseline runs), match probability
+REPORTED_FULL_DATA = {
+    ("scmogcn", "GEX2ADT"): 0.3885,
+    ("scmogcn", "ADT2GEX"): 0.3242,
+    ("scmogcn", "GEX2ATAC"): 0.1778,
+    ("scmogcn", "ATAC2GEX"): 0.2315,
+    ("babel", "GEX2ADT"): 0.4335,
+    ("babel", "ADT2GEX"): 0.3673,
+    ("babel", "GEX2ATAC"): 0.1816,
+    ("babel", "ATAC2GEX"): 0.2394,
+    ("cmae", "GEX2ADT"): 0.5725,
+    ("cmae", "ADT2GEX"): 0.3585,
+    ("cmae", "GEX2ATAC"): 0.1917,
+    ("cmae", "ATAC2GEX"): 0.2551,
+    ("scmm", "GEX2ADT"): 0.6264,
+    ("scmm", "ADT2GEX"): 0.4458,
+    ("scmm", "GEX2ATAC"): 0.2163,
+    ("scmm", "ATAC2GEX"): 0.3730,
+    ("knn_regression", "GEX2ADT"): 0.4269,
+    ("knn_regression", "ADT2GEX"): 0.3302,
+    ("knn_regression", "GEX2ATAC"): 0.1780,
+    ("knn_regression", "ATAC2GEX"): 0.2402,
+    ("mean", "GEX2ADT"): 0.6570,
+    ("mean", "ADT2GEX"): 0.3647,
+    ("mean", "GEX2ATAC"): 0.1795,
+    ("mean", "ATAC2GEX"): 0.2403,
+}
+REPORTED_LABEL = "DANCE reported, full challenge data (not these sets)"
+
+NOTES = {
+    "modality_prediction": """
+RMSE over every test cell x target feature on the challenge's scales (expression `log1p(counts / size
+factor)`, proteins CLR, peaks binarised; CBMC's proteins are scDCC's normalised values, the only form it
+ships), and the mean over target features of each feature's Pearson correlation across test cells (absent for
+`mean`, a constant prediction). Test cells: PBMC 10k and CBMC a seeded 20 % (one batch each); SNARE-seq
+libraries 09J-09L; BMMC starter donor s1d2. The last column holds DANCE's numbers for the same direction on the
+NeurIPS 2021 phase-2 data (BMMC, 60,000-80,000 cells): they are on the same scale but not the same cells, so
+they show the expected order of magnitude, not a target.
+""",
+    "modality_matching": """
+`matching_score` is the challenge's match probability (rows normalised, at most 1,000 candidates per row);
+`top1_accuracy` the share of test cells whose best match is their partner. Chance is 1 / (test cells): 1/1332
+(PBMC 10k), 1/2465 (SNARE-seq), 1/1724 (CBMC), 1/289 (BMMC starter).
+""",
+    "joint_embedding": """
+The challenge's six metrics and their mean (`overall`, over the ones the data allow) and ARI of the
+NMI-optimal Leiden clustering. Absent cells are absent for a reason the run records: one batch (PBMC 10k:
+`asw_batch`), no pseudotime (`ti_cons`, only the challenge starter's solution has one), fewer than 5 genes of
+each cell-cycle phase among the features (`cc_cons` on SNARE-seq and the starter).
+""",
+}
+
+TITLES = {
+    "modality_prediction": "Modality prediction",
+    "modality_matching": "Modality matching",
+    "joint_embedding": "Joint embedding",
+}
+
+
+def _runs(models: list[str], rows: list[str], seeds: list[int]) -> list[Run]:
+    runs = []
+    for seed in seeds:
+        for row in rows:
+            dataset, _, direction = row.partition(":")
+            for model in models:
+                if direction and model in PREDICTION_MODELS and not (model == "scmm" and dataset in NOT_COUNTS):
+                    mod1, mod2 = DIRECTIONS[direction]
+                    runs.append(Run("modality_prediction", model, dataset, seed, extra_args=("--mod1", mod1, "--mod2", mod2), row=row))
+                elif not direction and model in MATCHING_MODELS and row in MATCHING_ROWS:
+                    runs.append(Run("modality_matching", model, dataset, seed))
+                elif not direction and model in JOINT_MODELS and row in JOINT_ROWS:
+                    runs.append(Run("joint_embedding", model, dataset, seed))
+    return runs
+
+
+def write_report(frame: pd.DataFrame, notes: str = "") -> None:
+    """``docs/benchmarks/multimodal.md`` (a table per task) and ``multimodal.csv``."""
+    sections = ["# Multimodal benchmark (dance-multi)", "", notes.strip(), ""]
+    tables = []
+    for task, metrics in METRICS.items():
+        part = frame[frame["task"] == task]
+        if part.empty:
+            continue
+        models = {"modality_prediction": PREDICTION_MODELS, "modality_matching": MATCHING_MODELS, "joint_embedding": JOINT_MODELS}[task]
+        rows = {"modality_prediction": PREDICTION_ROWS, "modality_matching": MATCHING_ROWS, "joint_embedding": JOINT_ROWS}[task]
+        summary = in_grid_order(summarise(part, metrics), models, rows)
+        reported = None
+        if task == "modality_prediction":
+            reported = {(m, d): REPORTED_FULL_DATA.get((m, d.partition(":")[2])) for m, d in zip(summary["model"], summary["dataset"], strict=True)}
+        lines, table = table_lines(summary, metrics=metrics, reported=reported, reported_label=REPORTED_LABEL)
+        tables.append(table.assign(task=task))
+        sections += [f"## {TITLES[task]}", "", NOTES[task].strip(), "", *lines, ""]
+    sections.append(generated_line("multimodal"))
+    DOCS.mkdir(parents=True, exist_ok=True)
+    (DOCS / "multimodal.md").write_text("\n".join(sections) + "\n")
+    pd.concat(tables).to_csv(DOCS / "multimodal.csv", index=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    models = (*PREDICTION_MODELS, *MATCHING_MODELS, *JOINT_MODELS)
+    datasets = (*PREDICTION_ROWS, *MATCHING_ROWS, *[r for r in JOINT_ROWS if r not in MATCHING_ROWS])
+    args = parse_grid_arguments(argv, description=__doc__, stem="multimodal", models=models, datasets=datasets, seeds=SEEDS)
+    if args.from_csv is not None:
+        frame = pd.read_csv(args.from_csv)
+    else:
+        runs = _runs(list(args.models), list(args.datasets), list(args.seeds))
+        frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run)
+    write_report(frame, args.notes)
+
+
+if __name__ == "__main__":
+    main()

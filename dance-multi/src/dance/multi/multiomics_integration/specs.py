@@ -1,0 +1,14 @@
+"""Registry entries of this folder's models (plain data, read by the plugin; nothing is imported)."""
+
+from dance.core.specs import ModelSpec
+
+MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="geneactivity_pca",
+        task="multiomics_integration",
+        target="dance.multi.multiomics_integration.geneactivity_pca:GeneActivityPCA",
+        summary="ATAC gene activity + joint PCA with RNA",
+        citation="Stuart et al. (2019) Comprehensive integration of single-cell data. Cell 177:1888-1902",
+        default=True,
+    ),
+)

@@ -1,0 +1,36 @@
+"""The deep prediction models on real data: each beats the trivial baselines in a short run."""
+
+from __future__ import annotations
+
+import pytest
+
+from dance.core import run
+from dance.core.errors import DanceInputError
+
+
+def rmse(model: str, dataset: str, params: dict | None = None, **kwargs) -> float:
+    return run("modality_prediction", model, dataset, params=params or {}, write=False, **kwargs).metrics["rmse"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, params", [("scmogcn", {"epochs": 150, "patience": 30}), ("babel", {"epochs": 60})])
+def test_deep_models_beat_the_mean_on_the_bmmc_starter(model, params):
+    """600 cells (311 training), RNA -> 134 proteins (CLR), test donor s1d2."""
+    assert rmse(model, "bmmc_cite", params) < rmse("mean", "bmmc_cite")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, term", [("scmm", "val_loss"), ("cmae", "val_autoencoders_reconstruction")])
+def test_variational_and_adversarial_models_learn_on_the_bmmc_starter(model, term):
+    """scMM and the cross-modal autoencoders need more cells than the starter's 311 to beat the
+    mean (the benchmark measures them on PBMC 10k and SNARE-seq); here: their objectives fall."""
+    result = run("modality_prediction", model, "bmmc_cite", params={"epochs": 30, "patience": 30}, write=False)
+    history = result.training["train"][term]
+    assert history[-1] < 0.9 * history[0]
+    assert result.metrics["rmse"] > 0
+
+
+def test_scmm_refuses_a_modality_without_counts(shared_data_env):
+    """CBMC's proteins are scDCC's normalised values: scMM models counts and says which field it needs."""
+    with pytest.raises(DanceInputError, match=r"layers\['counts'\]"):
+        run("modality_prediction", "scmm", "cbmc_cite_paired", params={"epochs": 1}, write=False)
