@@ -86,8 +86,10 @@ def test_scanvi_without_pretraining_trains_from_scratch(data):
 @pytest.mark.parametrize(
     "model, dataset, metric, floor, params",
     [
-        ("scvi", "bmmc_cite_gex", "overall", 0.58, {}),  # measured 0.649
-        ("scanvi", "bmmc_cite_gex", "overall", 0.58, {}),  # measured 0.641
+        # 200 of the default 400 epochs: measured 0.626 / 0.630 (400 epochs: 0.649 / 0.641; full-length
+        # runs against scvi-tools: docs/benchmarks/scvi_parity.md)
+        ("scvi", "bmmc_cite_gex", "overall", 0.58, {"max_epochs": 200}),
+        ("scanvi", "bmmc_cite_gex", "overall", 0.58, {"max_epochs": 200}),
         # 2,000 cells: the default is 400 epochs (4 min); 100 epochs with a 100-epoch KL warm-up
         # measured batch_correction 0.860 (scANVI without labels is scVI, so it is not run again)
         ("scvi", "kang_pbmc_stim", "batch_correction", 0.75, {"max_epochs": 100, "n_epochs_kl_warmup": 100}),

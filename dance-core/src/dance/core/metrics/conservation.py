@@ -128,9 +128,18 @@ def trajectory_conservation(
     labels = np.asarray(labels).astype(str)[on_path]
     pseudotime = pseudotime[on_path]
     batch = np.zeros(len(emb), dtype=str) if batch is None else np.asarray(batch).astype(str)[on_path]
+    from dance.core.neighbors import knn_graph_matrices
+
     adata = ad.AnnData(X=np.zeros((len(emb), 1), dtype=np.float32))
-    adata.obsm["X_emb"] = emb
-    sc.pp.neighbors(adata, use_rep="X_emb", n_neighbors=int(min(n_neighbors, len(emb) - 1)), random_state=seed)
+    k = int(min(n_neighbors, len(emb) - 1))
+    # the kNN graph of scanpy's neighbors (UMAP connectivities), from dance's one kNN search
+    distances, connectivities = knn_graph_matrices(emb, n_neighbors=k, seed=seed)
+    adata.obsp["distances"], adata.obsp["connectivities"] = distances, connectivities
+    adata.uns["neighbors"] = {
+        "connectivities_key": "connectivities",
+        "distances_key": "distances",
+        "params": {"n_neighbors": k, "method": "umap", "random_state": seed},
+    }
     sc.tl.diffmap(adata, random_state=seed)
     # root: within the cell type earliest in the true pseudotime, the cell at the extreme of the
     # diffusion component that best separates that type (scIB's get_root)
