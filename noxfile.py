@@ -50,6 +50,9 @@ def _uv_environment_from_pip() -> None:
         if name in settings and variable not in os.environ:
             os.environ[variable] = settings[name]
     os.environ.setdefault("UV_INDEX_STRATEGY", "unsafe-best-match")
+    # pip compiles bytecode when it installs; uv does not, and with PYTHONDONTWRITEBYTECODE set (as on
+    # this machine) every `dance` subprocess then compiles scanpy and torch from source (+5-12 s each)
+    os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 
 _uv_environment_from_pip()
