@@ -37,15 +37,12 @@ class CMAEMatching(ModalityMatchingModel):
         self.module_ = fit_cmae(self, mod1, data.mod2[train2], batch)
 
     def _codes(self, adata: Any, modality: int) -> np.ndarray:
-        import torch
-
         from dance.multi.modality_prediction.cmae import dense_rows
-        from dance.nn.data import RowMatrix
+        from dance.nn.data import RowMatrix, predict_in_batches
 
         rows = RowMatrix(dense_rows(adata.X), self.device_)
         encoder = self.module_.autoencoders[modality]
-        with torch.no_grad():
-            return np.vstack([encoder.encode(rows[slice(s, min(s + 2048, rows.n))]).cpu().numpy() for s in range(0, rows.n, 2048)])
+        return predict_in_batches(lambda index: encoder.encode(rows[index]), rows.n, batch_size=2048).cpu().numpy()
 
     def _predict(self, data: Any) -> Any:
         from dance.multi.modality_matching.scores import cosine_similarity, soft_assignment_scores

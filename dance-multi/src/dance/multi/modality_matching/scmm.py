@@ -40,15 +40,11 @@ class ScMMMatching(ModalityMatchingModel):
         self.module_ = fit_scmm(self, data.mod1[train1], data.mod2[train2], self.kinds_)
 
     def _latent(self, adata: Any, modality: int) -> np.ndarray:
-        import torch
-
         from dance.multi.modality_prediction.scmm import scmm_counts
-        from dance.nn.data import RowMatrix
+        from dance.nn.data import RowMatrix, predict_in_batches
 
         rows = RowMatrix(scmm_counts(adata, self.kinds_[modality], self.keys.counts_layer, self.name), self.device_)
-        with torch.no_grad():
-            parts = [self.module_.latent_mean(rows[slice(s, min(s + 2048, rows.n))], modality).cpu().numpy() for s in range(0, rows.n, 2048)]
-        return np.vstack(parts)
+        return predict_in_batches(lambda index: self.module_.latent_mean(rows[index], modality), rows.n, batch_size=2048).cpu().numpy()
 
     def _predict(self, data: Any) -> Any:
         from dance.multi.modality_matching.scores import cosine_similarity, soft_assignment_scores

@@ -134,13 +134,8 @@ class CMAE(ModalityPredictionModel):
         self.module_ = fit_cmae(self, mod1, mod2, batch)
 
     def _predict(self, data: Any) -> Any:
-        import torch
-
-        from dance.nn.data import RowMatrix
+        from dance.nn.data import RowMatrix, predict_in_batches
 
         source = RowMatrix(dense_rows(data.mod1.X), self.device_)
-        outputs = []
-        with torch.no_grad():
-            for start in range(0, source.n, 2048):
-                outputs.append(self.module_.translate(source[slice(start, min(start + 2048, source.n))]).cpu().numpy())
-        return np.vstack(outputs).astype(np.float32)
+        translated = predict_in_batches(lambda index: self.module_.translate(source[index]), source.n, batch_size=2048)
+        return translated.cpu().numpy().astype(np.float32)
