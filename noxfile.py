@@ -193,9 +193,9 @@ def tests_integration(session: nox.Session) -> None:
         "./dance-spatial",
         "./examples/dance-plugin-example",
     )
-    # serial: these tests run `dance` in subprocesses, which two workers only slow down (measured
-    # 250 s serial, 380 s on two workers)
-    session.run(*PYTEST, "tests", *session.posargs)
+    # on every core too: most of these tests wait for `dance` subprocesses (measured with compiled
+    # bytecode: 299 s serial, 204 s on two workers while other jobs shared the cores)
+    session.run(*PYTEST, *PARALLEL, "tests", *session.posargs, env=ONE_THREAD)
 
 
 @_session(name="demo")

@@ -11,6 +11,7 @@ from pydantic import Field
 from dance.core.hookspecs import hookimpl
 from dance.core.models.base import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
+from dance.core.tasks.joint_embedding import JointEmbeddingModel
 from dance.core.transforms.pipeline import step
 
 
@@ -136,3 +137,22 @@ class HistoryKMeans(KMeansClustering):
     def _fit(self, data: Any) -> None:
         super()._fit(data)
         self.training_history_ = {"pretrain": {"zinb": [3.0, 1.0, 0.4]}, "train": {"loss": [2.0, 1.5], "val_loss": [2.2, 1.9]}}
+
+
+class LabelledJointEmbedding(JointEmbeddingModel):
+    """A joint embedding that trains on revealed cell types (records which it saw): each modality's
+    first columns side by side."""
+
+    name = "labelled_embedding_test"
+    training_label_fraction = 0.5
+
+    def _fit(self, data: Any) -> None:
+        column = f"known_{self.keys.label_key}"
+        self.known_ = data.mod1.obs[column].astype(object).to_numpy() if column in data.mod1.obs else None
+        self.visible_labels_ = self.keys.label_key in data.mod1.obs or self.keys.label_key in data.mod2.obs
+
+    def _predict(self, data: Any) -> Any:
+        import scipy.sparse as sp
+
+        blocks = [m.X[:, :3].toarray() if sp.issparse(m.X) else np.asarray(m.X)[:, :3] for m in (data.mod1, data.mod2)]
+        return np.hstack(blocks).astype(np.float32)

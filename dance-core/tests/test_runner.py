@@ -111,6 +111,47 @@ def test_reveal_labels_shows_a_seeded_fraction_and_scores_the_rest_too(make_regi
         run("clustering", "known_labels_test", data, reveal_labels=1.5, write=False, registry=registry)
 
 
+def test_a_joint_embedding_that_trains_on_labels_sees_half_and_is_scored_on_the_other_half(make_registry):
+    from helpers import plugin_module
+
+    from dance.core.keys import DataKeys
+
+    def dance_register_models(register):
+        register(
+            name="labelled_embedding_test",
+            task="joint_embedding",
+            target="helpers:LabelledJointEmbedding",
+            summary="s",
+            citation="Lance et al. (2022)",
+        )
+
+    registry = make_registry({"labelled": plugin_module("labelled", dance_register_models=dance_register_models)})
+    data = synthetic_data("joint_embedding")
+    n = data.mod1.n_obs
+    result = run("joint_embedding", "labelled_embedding_test", data, write=False, registry=registry)
+    half = round(0.5 * n)
+    assert result.notes["revealed_labels"] == (
+        f"{half} of {n} cell types shown to the model in obs['known_cell_type']; metrics over the other {n - half} cells"
+    )
+    assert "cell_type" in data.mod1.obs  # the user's data keep their labels
+    # the same model scored by hand on the unrevealed cells only gives the run's metrics
+    contract = registry.contract("joint_embedding")
+    view, truth = contract.holdout(data, DataKeys(), seed=0)
+    contract.reveal_labels(view, truth, DataKeys(), fraction=0.5, seed=0)
+    model = registry.load_model("labelled_embedding_test", "joint_embedding")(seed=0, registry=registry).fit(view)
+    assert not model.visible_labels_ and sum(v is not None and v == v for v in model.known_) == half
+    hidden = truth.subset(~truth.revealed)
+    assert len(hidden) == n - half
+    by_hand = contract.evaluate(model.predict(view), hidden, DataKeys(), model=model)
+    assert by_hand["nmi"] == pytest.approx(result.metrics["nmi"]) and by_hand["asw_label"] == pytest.approx(result.metrics["asw_label"])
+    # --reveal-labels overrides the model's fraction
+    assert run("joint_embedding", "labelled_embedding_test", data, reveal_labels=0.2, write=False, registry=registry).notes[
+        "revealed_labels"
+    ].startswith(f"{round(0.2 * n)} of {n}")
+    with pytest.raises(DanceInputError, match="leaves no cell to score"):
+        run("joint_embedding", "labelled_embedding_test", data, reveal_labels=0.9999, write=False, registry=registry)
+
+
 def test_the_model_sees_only_the_revealed_labels():
     from helpers import KnownLabelsKMeans
 

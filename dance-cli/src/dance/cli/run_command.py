@@ -72,7 +72,8 @@ def run_command(
         typer.Option(
             "--reveal-labels",
             metavar="FRACTION",
-            help="Show the model the labels of this fraction of the cells (semi-supervised protocols such as scDCC's).",
+            help="Show the model the labels of this fraction of the cells (semi-supervised protocols such as scDCC's; "
+            "joint-embedding models that train on cell types, which are then scored on the other cells).",
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the split and the model.")] = 0,

@@ -85,7 +85,9 @@ def run(
         For clustering and spatial domains: show the model the labels of this seeded fraction of
         the cells in ``obs['known_<label_key>']`` (semi-supervised protocols such as scDCC's);
         the metrics are reported over all cells and over the unrevealed ones
-        (``<metric>_unrevealed``).
+        (``<metric>_unrevealed``). For joint embedding: the cell types of this fraction of the
+        cells, for models that train on labels (default: the model's
+        ``training_label_fraction``); the metrics cover the other cells only.
     seed
         Seeds the hold-out split and the model.
     device
@@ -158,6 +160,9 @@ def run(
         # validated once: the hold-out, fit and predict below find this record instead of checking again
         contract.validate(original, data_keys, stage="evaluate", needs_counts=model_cls.needs_counts)
         view, truth = contract.holdout(original, data_keys, seed=seed)
+        if reveal_labels is None and model_cls.training_label_fraction is not None and truth is not None:
+            # a model that trains on labels gets those of a seeded part of the cells; the rest are scored
+            reveal_labels = model_cls.training_label_fraction
         revealed = {} if reveal_labels is None else contract.reveal_labels(view, truth, data_keys, fraction=reveal_labels, seed=seed)
         contract.mark_validated(view, data_keys, stage="fit", needs_counts=model_cls.needs_counts)
     chosen_params, notes = contract.suggest_params(model_cls, original, data_keys, dict(params or {}))

@@ -92,6 +92,10 @@ class DanceModel(abc.ABC):
     needs_counts: ClassVar[bool] = False
     #: transductive models predict only for the cells they were fitted on
     transductive: ClassVar[bool] = False
+    #: models that train on some cells' labels (in ``obs['known_<label_key>']``): the fraction of
+    #: labelled cells ``dance run`` reveals to them when ``--reveal-labels`` is not given (the
+    #: metrics then cover the others); None for models that use no labels
+    training_label_fraction: ClassVar[float | None] = None
     #: parameters that make the model fast on the test kit's tiny data (e.g. few epochs)
     quick_params: ClassVar[dict[str, Any]] = {}
     #: fewest cells (rows) each input must have; checked by ``fit`` before any work, so a too

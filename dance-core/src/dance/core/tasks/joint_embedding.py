@@ -13,6 +13,13 @@ Hold-out
     The cell types, and the pseudotimes (``obs['pseudotime_order_*']``) and cell-cycle scores
     (``S_score``, ``G2M_score``) the challenge kept in its solution, are removed from the view.
     Batches (``obs['batch']``) stay: the challenge gave them to the methods.
+Training labels
+    Models that train on cell types (scMoGCN, JAE; ``training_label_fraction`` set) get the
+    labels of a seeded fraction of the cells in ``obs['known_<label_key>']`` of both modalities
+    (``dance run --reveal-labels FRACTION``, default the model's fraction), as the challenge gave
+    its methods the labelled exploration cells. The metrics are then computed over the other
+    cells only, whose labels no model saw; give every model of a comparison the same fraction
+    so that all are scored on the same cells.
 Metrics (``fn(truth, evaluation)``), the NeurIPS 2021 joint-embedding task's six and their mean
     ``nmi`` (Leiden clusters at the NMI-optimal resolution vs cell types; the challenge used
     Louvain), ``asw_label``, ``asw_batch``, ``graph_conn``, ``cc_cons`` (cell-cycle variance
@@ -37,7 +44,7 @@ if TYPE_CHECKING:
     from dance.core.keys import DataKeys
     from dance.core.plotting.context import PlotContext
 
-__all__ = ["SPEC", "JointEmbedding", "JointEmbeddingModel"]
+__all__ = ["SPEC", "JointEmbedding", "JointEmbeddingModel", "log_expression"]
 
 SPEC = TaskSpec(
     name="joint_embedding",
@@ -80,6 +87,20 @@ class JointEmbeddingTruth(LabelTruth):
         self.batch, self.expression, self.genes = batch, expression, genes
         self.pseudotimes = pseudotimes or {}
 
+    def subset(self, keep: Any) -> JointEmbeddingTruth:
+        """The truth of the evaluated cells where ``keep`` (a boolean mask over them) holds."""
+        import numpy as np
+
+        keep = np.asarray(keep, dtype=bool)
+        return JointEmbeddingTruth(
+            np.asarray(self.positions)[keep],
+            np.asarray(self.labels)[keep],
+            batch=None if self.batch is None else np.asarray(self.batch)[keep],
+            expression=None if self.expression is None else self.expression[keep],
+            genes=self.genes,
+            pseudotimes={name: np.asarray(values)[keep] for name, values in self.pseudotimes.items()},
+        )
+
 
 class JointEmbeddingModel(DanceModel):
     """Base class: ``predict`` returns one embedding row per cell."""
@@ -119,7 +140,7 @@ class JointEmbedding(TaskContract):
         batch = None
         if keys.batch_key in data.mod1.obs.columns:
             batch = data.mod1.obs[keys.batch_key].astype(str).to_numpy()[positions]
-        expression, genes = _expression(data)
+        expression, genes = log_expression(data)
         return view, JointEmbeddingTruth(
             positions,
             labels.labels,
@@ -128,6 +149,46 @@ class JointEmbedding(TaskContract):
             genes=genes,
             pseudotimes={name: values[positions] for name, values in pseudotimes.items()},
         )
+
+    def reveal_labels(self, view: Modalities, truth: Any, keys: DataKeys, *, fraction: float, seed: int) -> dict[str, Any]:
+        """Write the labels of a seeded ``fraction`` of the labelled cells into
+        ``obs['known_<label_key>']`` of both modalities (the rest missing); the metrics are then
+        computed over the cells whose labels stay hidden."""
+        import numpy as np
+        import pandas as pd
+
+        if not 0 < fraction < 1:
+            raise DanceInputError(f"--reveal-labels must be a fraction between 0 and 1; got {fraction}", field="--reveal-labels")
+        if truth is None:
+            raise DanceInputError(
+                f"--reveal-labels needs cell types, but obs['{keys.label_key}'] is missing; pass --label-key to name the label column",
+                field=f"obs['{keys.label_key}']",
+            )
+        rng = np.random.default_rng(seed)
+        n_revealed = max(1, round(fraction * len(truth)))
+        if n_revealed >= len(truth):
+            raise DanceInputError(f"--reveal-labels {fraction} leaves no cell to score among {len(truth)}", field="--reveal-labels")
+        chosen = np.zeros(len(truth), dtype=bool)
+        chosen[rng.choice(len(truth), size=n_revealed, replace=False)] = True
+        known = np.full(view.mod1.n_obs, None, dtype=object)
+        known[np.asarray(truth.positions)[chosen]] = np.asarray(truth.labels)[chosen]
+        column = f"known_{keys.label_key}"
+        for adata in (view.mod1, view.mod2):
+            adata.obs[column] = pd.Categorical(known)
+        truth.revealed = chosen
+        return {
+            "revealed_labels": f"{n_revealed} of {len(truth)} cell types shown to the model in obs['{column}']; "
+            f"metrics over the other {len(truth) - n_revealed} cells"
+        }
+
+    def evaluate_with_reasons(
+        self, prediction: Any, truth: Any, keys: DataKeys, *, model: DanceModel | None = None
+    ) -> tuple[dict[str, float], dict[str, str]]:
+        """The challenge's metrics, over the cells whose labels the model never saw when some were
+        revealed (:meth:`reveal_labels`), else over every labelled cell."""
+        if truth is not None and getattr(truth, "revealed", None) is not None:
+            truth = truth.subset(~truth.revealed)
+        return super().evaluate_with_reasons(prediction, truth, keys, model=model)
 
     def check_prediction(self, prediction: Any, data: Modalities, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         return embedding_array(prediction, data.mod1.n_obs, "joint embedding")
@@ -191,7 +252,7 @@ class JointEmbedding(TaskContract):
         return {"plot": path}
 
 
-def _expression(data: Modalities) -> tuple[Any, Any]:
+def log_expression(data: Modalities) -> tuple[Any, Any]:
     """The gene-expression modality's log-normalised values (sparse kept sparse) and gene names:
     the modality whose ``var['feature_types']`` says expression, else the one named RNA / GEX;
     counts are log-normalised (scanpy's normalize_total + log1p). ``(None, None)`` when neither

@@ -3,6 +3,7 @@
 from dance.core.specs import ModelSpec
 
 NEURIPS = "Lance et al. (2022) Multimodal single cell data integration challenge: results and lessons learned. PMLR 176:162-176"
+SCMOGNN = "Wen et al. (2022) Graph neural networks for multimodal single-cell data integration. KDD 2022:4153-4163"
 
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -12,5 +13,32 @@ MODELS: tuple[ModelSpec, ...] = (
         summary="Concatenated PCA / LSI of both modalities (NeurIPS 2021 baseline)",
         citation=NEURIPS,
         default=True,
+    ),
+    ModelSpec(
+        name="scmogcn",
+        task="joint_embedding",
+        target="dance.multi.joint_embedding.scmogcn:ScMoGCNEmbedding",
+        summary="scMoGCN: propagated LSI of both modalities into an autoencoder whose latent predicts the training cells' types",
+        citation=SCMOGNN,
+        requires=("torch",),
+        tags=("uses-training-labels",),
+    ),
+    ModelSpec(
+        name="scmogcnv2",
+        task="joint_embedding",
+        target="dance.multi.joint_embedding.scmogcnv2:ScMoGCNv2Embedding",
+        summary="scMoGCN v2: graph encoder on the cell-feature graph, both modalities reconstructed, training cells' types predicted",
+        citation=SCMOGNN,
+        requires=("torch",),
+        tags=("uses-training-labels",),
+    ),
+    ModelSpec(
+        name="jae",
+        task="joint_embedding",
+        target="dance.multi.joint_embedding.jae:JAE",
+        summary="JAE (NeurIPS 2021, team Amateur): autoencoder on concatenated SVDs, latent parts for cell type, cell cycle and batch",
+        citation=NEURIPS,
+        requires=("torch",),
+        tags=("uses-training-labels",),
     ),
 )

@@ -46,7 +46,7 @@ class ScMoGNNModule(nn.Module):
     n_features
         Features of the source modality (feature nodes).
     n_outputs
-        Features of the target modality.
+        Features of the target modality (0: no readout layer).
     n_batch_features
         Width of the batch features (0: none).
     hidden
@@ -87,7 +87,8 @@ class ScMoGNNModule(nn.Module):
             self.cell_norms.append(nn.GroupNorm(4, hidden))
             self.feature_norms.append(nn.GroupNorm(4, hidden))
         self.layer_weights = nn.Parameter(torch.zeros(conv_layers))
-        self.readout = nn.Linear(hidden if weighted_sum else hidden * conv_layers, n_outputs)
+        # none when the states are used as they are (scMoGCN v2's joint embedding)
+        self.readout = nn.Linear(hidden if weighted_sum else hidden * conv_layers, n_outputs) if n_outputs else None
 
     def cell_states(
         self, graph: BipartiteMean, batch_features: torch.Tensor | None, feature_index: torch.Tensor | None = None
@@ -123,4 +124,5 @@ class ScMoGNNModule(nn.Module):
     def forward(self, graph: BipartiteMean, batch_features: torch.Tensor | None, rows: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted target modality of the cells ``rows`` (all cells when None)."""
         states = self.cell_states(graph, batch_features)
+        assert self.readout is not None, "built without a readout (n_outputs=0)"
         return self.readout(states if rows is None else states[rows])
