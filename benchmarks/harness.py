@@ -144,7 +144,9 @@ def records_from_outputs(out_root: Path) -> pd.DataFrame:
 
 def _log_record(run: Run, record: Mapping[str, Any]) -> None:
     metrics = {k[7:]: round(v, 4) for k, v in record.items() if k.startswith("metric_")}
-    print(f"{run.task} {run.name} {run.row_name} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s", flush=True)
+    print(
+        f"{run.task} {run.name} {run.row_name} seed={run.seed}: {record['status']} {metrics} {record.get('fit_seconds', '')}s", flush=True
+    )
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -229,13 +231,15 @@ def run_and_record(
     runs: Iterable[Run], out_root: Path, runs_csv: Path | None = None, *, jobs: int = 1, threads_per_run: int | None = None
 ) -> pd.DataFrame:
     """Run ``runs`` (:func:`run_grid`) and merge them into the saved runs CSV (default
-    ``<out_root>/runs.csv``): earlier runs of other (model, dataset, seed) combinations are kept,
-    re-run combinations are replaced. Returns every recorded run."""
+    ``<out_root>/runs.csv``): earlier runs of other (task, model, dataset, seed) combinations are
+    kept, re-run combinations are replaced (one model name may run several tasks on one dataset).
+    Returns every recorded run."""
     frame = run_grid(runs, out_root, jobs=jobs, threads_per_run=threads_per_run)
     runs_csv = runs_csv or out_root / "runs.csv"
     if runs_csv.is_file():
-        key = ["model", "dataset", "seed"]
-        previous = pd.read_csv(runs_csv).set_index(key)
+        previous = pd.read_csv(runs_csv)
+        key = [c for c in ("task", "model", "dataset", "seed") if c in frame.columns and c in previous.columns]
+        previous = previous.set_index(key)
         frame = pd.concat([previous[~previous.index.isin(frame.set_index(key).index)], frame.set_index(key)]).reset_index()
     frame.to_csv(runs_csv, index=False)
     return frame

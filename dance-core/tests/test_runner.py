@@ -131,7 +131,7 @@ def test_a_joint_embedding_that_trains_on_labels_sees_half_and_is_scored_on_the_
     result = run("joint_embedding", "labelled_embedding_test", data, write=False, registry=registry)
     half = round(0.5 * n)
     assert result.notes["revealed_labels"] == (
-        f"{half} of {n} cell types shown to the model in obs['known_cell_type']; metrics over the other {n - half} cells"
+        f"the cell types of {half} of {n} cells shown to the model in obs['known_cell_type']; metrics over the other {n - half} cells"
     )
     assert "cell_type" in data.mod1.obs  # the user's data keep their labels
     # the same model scored by hand on the unrevealed cells only gives the run's metrics
@@ -147,7 +147,7 @@ def test_a_joint_embedding_that_trains_on_labels_sees_half_and_is_scored_on_the_
     # --reveal-labels overrides the model's fraction
     assert run("joint_embedding", "labelled_embedding_test", data, reveal_labels=0.2, write=False, registry=registry).notes[
         "revealed_labels"
-    ].startswith(f"{round(0.2 * n)} of {n}")
+    ].startswith(f"the cell types of {round(0.2 * n)} of {n} cells")
     with pytest.raises(DanceInputError, match="leaves no cell to score"):
         run("joint_embedding", "labelled_embedding_test", data, reveal_labels=0.9999, write=False, registry=registry)
 

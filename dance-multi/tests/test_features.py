@@ -28,3 +28,25 @@ def test_reduction_uses_lsi_for_peaks():
     atac = load_dataset("bmmc_multiome", "joint_embedding").mod2
     modality_reduction(atac, n_comps=10)
     assert atac.obsm["X_reduced"].shape == (500, 10) and atac.uns["X_reduced_kind"] == "atac"
+
+
+def test_most_variable_counts_keeps_overdispersed_features_and_drops_rare_ones():
+    import pytest
+    import scipy.sparse as sp
+
+    from dance.core.errors import DanceInputError
+    from dance.multi.features import most_variable_counts
+
+    rng = np.random.default_rng(0)
+    means = rng.lognormal(1.0, 1.0, size=200)
+    counts = rng.poisson(means, size=(300, 200)).astype(np.float32)
+    # features 0-4: Poisson-like depth but over-dispersed (a cell type's marker); 199: two counts in all
+    counts[:, :5] = rng.negative_binomial(1, 1 / (1 + means[:5]), size=(300, 5))
+    counts[:, 199] = 0
+    counts[:2, 199] = 1
+    chosen = most_variable_counts(sp.csr_matrix(counts), 5)
+    assert chosen.tolist() == [0, 1, 2, 3, 4]
+    kept = most_variable_counts(counts, 500)
+    assert 199 not in kept and len(kept) == 199
+    with pytest.raises(DanceInputError, match="mod2: every feature has zero counts"):
+        most_variable_counts(np.zeros((5, 3)), 2, role="mod2")

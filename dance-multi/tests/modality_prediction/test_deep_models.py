@@ -34,3 +34,20 @@ def test_scmm_refuses_a_modality_without_counts(shared_data_env):
     """CBMC's proteins are scDCC's normalised values: scMM models counts and says which field it needs."""
     with pytest.raises(DanceInputError, match=r"layers\['counts'\]"):
         run("modality_prediction", "scmm", "cbmc_cite_paired", params={"epochs": 1}, write=False)
+
+
+@pytest.mark.parametrize("name", ["babel", "scmm", "cmae"])
+def test_a_model_fitted_for_one_direction_refuses_the_other(name):
+    """Fitted RNA -> proteins, asked to translate proteins into RNA: one line naming the input that does not fit."""
+    from dance.core.containers import Modalities
+    from dance.core.registry import registry
+    from dance.core.testing import synthetic_data
+
+    cls = registry.load_model(name, "modality_prediction")
+    data = synthetic_data("modality_prediction")
+    view, _ = registry.contract("modality_prediction").holdout(data, cls().keys, seed=0)
+    model = cls(dict(cls.quick_params), seed=0, device="cpu").fit(view)
+    swapped = Modalities(view.mod2.copy(), view.mod1.copy(), view.names)
+    with pytest.raises(DanceInputError, match=r"^mod1\.X lacks \d+ of the \d+ features model") as error:
+        model.predict(swapped)
+    assert "\n" not in str(error.value)

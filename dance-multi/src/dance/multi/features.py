@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from dance.core.keys import DataKeys
 
-__all__ = ["GRCH38_GENES", "gene_activity", "load_gene_table", "modality_kind", "modality_reduction"]
+__all__ = ["GRCH38_GENES", "gene_activity", "load_gene_table", "modality_kind", "modality_reduction", "most_variable_counts"]
 
 PEAK_NAME = re.compile(r"^(?P<chrom>[^:\-]+)[:\-](?P<start>\d+)-(?P<end>\d+)$")
 
@@ -181,3 +181,34 @@ def gene_activity(atac: AnnData, genes: pd.DataFrame, *, upstream: int = 2000, k
     result = ad.AnnData(X=sp.csr_matrix(activity[:, covered]), obs=atac.obs[[]].copy())
     result.var_names = genes["gene_name"].to_numpy()[covered].astype(str)
     return result
+
+
+def most_variable_counts(counts: sp.spmatrix | np.ndarray, n_top: int, *, min_counts: int = 3, role: str = "mod1") -> np.ndarray:
+    """Column indices (in their original order) of the ``n_top`` most variable features of a
+    cells x features count matrix by Seurat v3's variance-stabilising rule (Stuart et al. 2019,
+    Cell 177:1888; ``FindVariableFeatures(selection.method = "vst")``, which scMVAE's and DCCA's
+    authors call), computed by scanpy (``flavor="seurat_v3"``, loess from scikit-misc).
+
+    Features with fewer than ``min_counts`` counts are dropped first (DANCE's
+    ``feature_selection`` for scMVAE); when no more than ``n_top`` remain they are all kept.
+
+    Raises
+    ------
+    DanceInputError
+        Naming ``{role}.X`` when every feature has zero counts.
+    """
+    import anndata as ad
+    import scanpy as sc
+
+    matrix = sp.csr_matrix(counts, dtype=np.float32)
+    totals = np.asarray(matrix.sum(axis=0)).ravel()
+    candidates = np.flatnonzero(totals >= min_counts)
+    if candidates.size == 0:
+        candidates = np.flatnonzero(totals > 0)
+    if candidates.size == 0:
+        raise DanceInputError(f"{role}: every feature has zero counts; there is nothing to select", field=f"{role}.X")
+    if candidates.size <= n_top or matrix.shape[0] < 3:
+        return candidates
+    view = ad.AnnData(matrix[:, candidates])
+    sc.pp.highly_variable_genes(view, n_top_genes=n_top, flavor="seurat_v3")
+    return candidates[np.flatnonzero(view.var["highly_variable"].to_numpy())]

@@ -177,7 +177,7 @@ class JointEmbedding(TaskContract):
             adata.obs[column] = pd.Categorical(known)
         truth.revealed = chosen
         return {
-            "revealed_labels": f"{n_revealed} of {len(truth)} cell types shown to the model in obs['{column}']; "
+            "revealed_labels": f"the cell types of {n_revealed} of {len(truth)} cells shown to the model in obs['{column}']; "
             f"metrics over the other {len(truth) - n_revealed} cells"
         }
 

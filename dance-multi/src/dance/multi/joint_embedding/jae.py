@@ -91,7 +91,10 @@ class JAE(JointEmbeddingModel):
 
         p = self.params
         kinds = modality_kinds(data)
-        blocks = [svd_inputs(adata, kind, p.n_comps, self.keys.counts_layer, self.seed) for adata, kind in zip((data.mod1, data.mod2), kinds, strict=True)]
+        blocks = [
+            svd_inputs(adata, kind, p.n_comps, self.keys.counts_layer, self.seed)
+            for adata, kind in zip((data.mod1, data.mod2), kinds, strict=True)
+        ]
         inputs = torch.as_tensor(np.hstack(blocks), device=self.device_)
         targets = training_targets(data, self.keys.label_key, self.keys.batch_key, seed=self.seed)
         parts = LatentParts(len(targets.cell_types), targets.n_batches)

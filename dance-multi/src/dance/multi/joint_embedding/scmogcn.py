@@ -53,6 +53,12 @@ class ScMoGCNEmbedding(JointEmbeddingModel):
     of 512, at most 60 epochs, stopped after 10 without a better validation loss (best weights
     kept; a seeded 10 % of the training cells). The embedding is the latent vector of every cell.
 
+    Deviation: the authors' 60 epochs were ~7,000 optimiser steps on the challenge's ~60,000
+    training cells; on a set of 5,000 they are 600 steps, after which the cell-type term has
+    barely moved (SNARE-seq: cross-entropy 3.39 -> 3.06 over 23 types, overall 0.45). Epochs and
+    patience are therefore stretched until training takes ``min_steps`` = 7,000 steps (``min_steps=0``
+    for the authors' epochs).
+
     Training cells are those whose cell type was revealed (``obs['known_<label_key>']``; ``dance
     run`` reveals half of them by default and scores the rest), as the authors trained on the
     challenge's labelled exploration cells; without revealed types the cell-type term is off.
@@ -70,14 +76,22 @@ class ScMoGCNEmbedding(JointEmbeddingModel):
         latent: int = Field(61, ge=4, description="latent dimensions (authors: 61; raised to types + batches + 2 when needed)")
         learning_rate: float = Field(1e-4, gt=0, description="AdamW learning rate (authors: 1e-4)")
         batch_size: int = Field(512, ge=2, description="cells per minibatch (authors: 512)")
-        epochs: int = Field(60, ge=1, description="most epochs (authors: 60)")
-        patience: int = Field(10, ge=1, description="epochs without a better validation loss before stopping (authors: 10)")
+        epochs: int = Field(60, ge=1, description="most epochs (authors: 60), stretched to min_steps on small sets")
+        patience: int = Field(
+            10, ge=1, description="epochs without a better validation loss before stopping (authors: 10), stretched with epochs"
+        )
+        min_steps: int = Field(
+            7000,
+            ge=0,
+            description="optimiser steps trained at least: the authors' 60 epochs of 512 over the challenge's ~60,000 "
+            "training cells (0: exactly `epochs`)",
+        )
         validation_fraction: float = Field(0.1, gt=0, lt=0.5, description="training cells held out for early stopping (authors: 10 %)")
         weights: tuple[float, float, float, float] = Field(
             (0.7, 0.2, 0.05, 0.05), description="weights of reconstruction, cell type, batch and cell cycle (authors)"
         )
 
-    quick_params = {"epochs": 2, "patience": 2, "batch_size": 32}
+    quick_params = {"epochs": 2, "patience": 2, "batch_size": 32, "min_steps": 0}
 
     def _fit(self, data: Any) -> None:
         import torch
@@ -125,6 +139,7 @@ class ScMoGCNEmbedding(JointEmbeddingModel):
             batch_size=min(p.batch_size, max(2, round(p.validation_fraction * n_training))),
             patience=p.patience,
             validation_fraction=p.validation_fraction,
+            min_steps=p.min_steps,
         )
         with torch.no_grad():
             self.embedding_ = module(module.combine(layers))[0].cpu().numpy().astype(np.float32)
@@ -132,6 +147,7 @@ class ScMoGCNEmbedding(JointEmbeddingModel):
             **targets.notes,
             "scmogcn_epochs": result.epochs,
             "scmogcn_best_epoch": result.best_epoch,
+            "scmogcn_schedule": f"at most {self.schedule_['epochs']} epochs of {self.schedule_['steps_per_epoch']} steps, patience {self.schedule_['patience']}",
             "scmogcn_latent": f"{latent} dimensions: {parts.n_cell_types} cell types, {parts.n_batches} batches, 2 cell-cycle scores, "
             f"{latent - parts.size} free",
         }

@@ -132,7 +132,12 @@ class ScMoGCNv2Embedding(JointEmbeddingModel):
                 else embedding.new_zeros(())
             )
             cycle = embedding.new_zeros(()) if phase is None else F.mse_loss(module.cell_cycle(typed), phase[cells_t])
-            return {"loss": reconstruction + cell_type_term + cycle, "reconstruction": reconstruction, "cell_type": cell_type_term, "cell_cycle": cycle}
+            return {
+                "loss": reconstruction + cell_type_term + cycle,
+                "reconstruction": reconstruction,
+                "cell_type": cell_type_term,
+                "cell_cycle": cycle,
+            }
 
         optimizer = torch.optim.AdamW(module.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: p.lr_decay ** max(0, epoch - p.decay_start))
@@ -143,7 +148,9 @@ class ScMoGCNv2Embedding(JointEmbeddingModel):
             batch_size=p.batch_size,
             min_batch_size=2,
             steps=[OptimizerStep(optimizer, loss)],
-            early_stopping=EarlyStopping(fraction=p.validation_fraction, monitor="reconstruction", patience=p.patience, restore_best=True, min_rows=2),
+            early_stopping=EarlyStopping(
+                fraction=p.validation_fraction, monitor="reconstruction", patience=p.patience, restore_best=True, min_rows=2
+            ),
             epoch_schedulers=[schedule],
         )
         result = trainer.fit(stage, module=module)

@@ -41,4 +41,20 @@ MODELS: tuple[ModelSpec, ...] = (
         requires=("torch",),
         tags=("uses-training-labels",),
     ),
+    ModelSpec(
+        name="scmvae",
+        task="joint_embedding",
+        target="dance.multi.joint_embedding.scmvae:ScMVAE",
+        summary="scMVAE: multimodal VAE with a Gaussian-mixture prior and ZINB / NB decoders on counts",
+        citation="Zuo & Chen (2021) Deep-joint-learning analysis model of single cell transcriptome and open chromatin accessibility data. Brief Bioinform 22:bbaa287",
+        requires=("torch",),
+    ),
+    ModelSpec(
+        name="dcca",
+        task="joint_embedding",
+        target="dance.multi.joint_embedding.dcca:DCCA",
+        summary="DCCA: two VAEs (NB expression, Bernoulli accessibility / proteins) tied by a cycle attention loss",
+        citation="Zuo, Dai & Chen (2021) Deep cross-omics cycle attention model for joint analysis of single-cell multi-omics data. Bioinformatics 37:4091-4099",
+        requires=("torch",),
+    ),
 )

@@ -135,6 +135,7 @@ def train_partitioned_autoencoder(
     batch_size: int,
     patience: int,
     validation_fraction: float,
+    min_steps: int = 0,
 ) -> Any:
     """Train ``module`` (``x -> (z, reconstruction)``) on the cells of known type (all cells when
     none is known) with dance's trainer: ``weights`` of the reconstruction error, the cell-type
@@ -142,8 +143,11 @@ def train_partitioned_autoencoder(
     cross-entropy to the uniform distribution) and the cell-cycle error; early stopping on the
     weighted validation loss of a seeded ``validation_fraction`` of those cells (best weights
     kept). ``inputs(index)`` gives the input rows of the cells at ``index``. ``trainer`` is made
-    before ``module`` (it seeds the initial weights). Returns the trainer's stage result; the
-    history is in ``model.training_history_``."""
+    before ``module`` (it seeds the initial weights). With ``min_steps``, ``epochs`` and
+    ``patience`` are stretched by the same factor until the training takes at least that many
+    optimiser steps (a schedule written for tens of thousands of cells keeps its length in steps
+    on a smaller set). Returns the trainer's stage result; the history is in
+    ``model.training_history_`` and the epochs and patience used in ``model.schedule_``."""
     import torch.nn.functional as F
 
     from dance.core.errors import DanceInputError
@@ -157,6 +161,11 @@ def train_partitioned_autoencoder(
             f"obs['known_{model.keys.label_key}'] (at least 10 are needed)",
             field=f"obs['known_{model.keys.label_key}']",
         )
+    n_train = len(rows) - max(2, round(validation_fraction * len(rows)))
+    steps_per_epoch = max(1, -(-n_train // batch_size))
+    stretch = max(1.0, min_steps / (epochs * steps_per_epoch))
+    epochs, patience = int(np.ceil(epochs * stretch)), int(np.ceil(patience * stretch))
+    model.schedule_ = {"epochs": epochs, "patience": patience, "steps_per_epoch": steps_per_epoch}
     rows_t = torch.as_tensor(rows, device=device)
     cell_type = torch.as_tensor(targets.cell_type, device=device)
     phase = None if targets.phase is None else torch.as_tensor(targets.phase, device=device)

@@ -53,4 +53,6 @@ class ScMMMatching(ModalityMatchingModel):
         z1 = self._latent(data.mod1[~train1], 0)
         z2 = self._latent(data.mod2[~train2], 1)
         p = self.params
-        return soft_assignment_scores(cosine_similarity(z1, z2), top_k=p.top_k, temperature=p.temperature, assignment_weight=p.assignment_weight)
+        return soft_assignment_scores(
+            cosine_similarity(z1, z2), top_k=p.top_k, temperature=p.temperature, assignment_weight=p.assignment_weight
+        )

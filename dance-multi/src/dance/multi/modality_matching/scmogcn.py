@@ -112,7 +112,9 @@ class ScMoGNNMatching(ModalityMatchingModel):
         rows2 = torch.as_tensor(np.flatnonzero(train2), device=device)
         sizes = (layers[0].shape[2], layers[1].shape[2])
         spec = self._architecture(sizes, kinds)
-        head = MatchingHead(spec["encoder1"], spec["encoder2"], spec["decoder1"], spec["decoder2"], n_layers=p.layers - 1, temperature=spec["temperature"]).to(device)
+        head = MatchingHead(
+            spec["encoder1"], spec["encoder2"], spec["decoder1"], spec["decoder2"], n_layers=p.layers - 1, temperature=spec["temperature"]
+        ).to(device)
         optimizer = torch.optim.AdamW(head.parameters(), lr=p.learning_rate)
         n_train = len(rows1)
         batch_size = min(p.batch_size, max(2, n_train // 2))

@@ -18,7 +18,9 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return unit(a) @ unit(b).T
 
 
-def soft_assignment_scores(similarity: np.ndarray, *, top_k: int = 50, temperature: float = 0.05, assignment_weight: float = 0.5) -> sp.csr_matrix:
+def soft_assignment_scores(
+    similarity: np.ndarray, *, top_k: int = 50, temperature: float = 0.05, assignment_weight: float = 0.5
+) -> sp.csr_matrix:
     """Non-negative scores, rows of ``similarity`` (mod1 test cells) x its columns (mod2 test
     cells): a softmax over each row's ``top_k`` most similar columns at ``temperature``, mixed with
     the optimal one-to-one assignment (Hungarian algorithm, Kuhn 1955) with ``assignment_weight``,

@@ -139,6 +139,7 @@ class Babel(ModalityPredictionModel):
             steps=[OptimizerStep(optimizer, loss, clip_norm=p.clip_norm)],
             early_stopping=EarlyStopping(fraction=p.validation_fraction, monitor="loss", patience=p.patience, restore_best=True),
         )
+
         def reduce_on_plateau(epoch: int, terms: dict[str, float]) -> bool:
             plateau.step(terms["val_loss"])
             return False

@@ -95,7 +95,10 @@ def fit_cmae(model: Any, mod1: Any, mod2: Any, batch: Any | None) -> Any:
         n=rows.n,
         batch_size=p.batch_size,
         min_batch_size=2,
-        steps=[OptimizerStep(dis_optimizer, discriminator_loss, name="discriminator"), OptimizerStep(gen_optimizer, generator_loss, name="autoencoders")],
+        steps=[
+            OptimizerStep(dis_optimizer, discriminator_loss, name="discriminator"),
+            OptimizerStep(gen_optimizer, generator_loss, name="autoencoders"),
+        ],
         early_stopping=EarlyStopping(
             fraction=p.validation_fraction, monitor="autoencoders_translation", patience=p.patience, restore_best=True
         ),
@@ -103,7 +106,11 @@ def fit_cmae(model: Any, mod1: Any, mod2: Any, batch: Any | None) -> Any:
     result = trainer.fit(stage, module=module)
     module.eval()
     model.training_history_ = trainer.history
-    model.notes_ = {f"{model.name}_epochs": result.epochs, f"{model.name}_best_epoch": result.best_epoch, f"{model.name}_classes": n_classes}
+    model.notes_ = {
+        f"{model.name}_epochs": result.epochs,
+        f"{model.name}_best_epoch": result.best_epoch,
+        f"{model.name}_classes": n_classes,
+    }
     return module
 
 

@@ -43,6 +43,8 @@ class KNNRegression(ModalityPredictionModel):
         k = min(self.params.n_neighbors, self.train_embedding_.shape[0])
         indices, _ = knn(self.train_embedding_, k, query=query, seed=self.seed)
         rows = np.repeat(np.arange(query.shape[0]), k)
-        weights = sp.csr_matrix((np.full(rows.size, 1.0 / k, dtype=np.float32), (rows, indices.ravel())), shape=(query.shape[0], self.train_embedding_.shape[0]))
+        weights = sp.csr_matrix(
+            (np.full(rows.size, 1.0 / k, dtype=np.float32), (rows, indices.ravel())), shape=(query.shape[0], self.train_embedding_.shape[0])
+        )
         prediction = weights @ self.train_target_
         return np.asarray(prediction.toarray() if sp.issparse(prediction) else prediction, dtype=np.float32)

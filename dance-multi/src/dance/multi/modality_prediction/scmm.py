@@ -47,7 +47,10 @@ def scmm_counts(adata: Any, kind: str, counts_layer: str, model: str) -> sp.csr_
         )
     values = counts.data[:100_000]
     if values.size and (values.min() < 0 or not np.allclose(values, np.round(values))):
-        raise DanceInputError(f"{model}: layers['{counts_layer}'] of the {kind} modality must hold raw counts (non-negative integers)", field=f"layers['{counts_layer}']")
+        raise DanceInputError(
+            f"{model}: layers['{counts_layer}'] of the {kind} modality must hold raw counts (non-negative integers)",
+            field=f"layers['{counts_layer}']",
+        )
     return counts
 
 
@@ -94,7 +97,11 @@ def fit_scmm(model: Any, mod1: Any, mod2: Any, kinds: tuple[str, str]) -> Any:
     result = trainer.fit(stage, module=module)
     module.eval()
     model.training_history_ = trainer.history
-    model.notes_ = {f"{model.name}_epochs": result.epochs, f"{model.name}_best_epoch": result.best_epoch, f"{model.name}_modalities": "/".join(kinds)}
+    model.notes_ = {
+        f"{model.name}_epochs": result.epochs,
+        f"{model.name}_best_epoch": result.best_epoch,
+        f"{model.name}_modalities": "/".join(kinds),
+    }
     return module
 
 

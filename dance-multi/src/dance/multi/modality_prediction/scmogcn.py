@@ -62,7 +62,9 @@ class ScMoGNN(ModalityPredictionModel):
         epochs: int = Field(1000, ge=1, description="most epochs (authors: up to 10,000)")
         patience: int = Field(100, ge=1, description="epochs without a better validation MSE before stopping")
         validation_fraction: float = Field(0.15, gt=0, lt=0.5, description="training cells held out for early stopping (authors: 0.15)")
-        batch_size: int | None = Field(None, ge=16, description="training cells per sampled subgraph; None: full batch unless the target is large")
+        batch_size: int | None = Field(
+            None, ge=16, description="training cells per sampled subgraph; None: full batch unless the target is large"
+        )
         node_sampling_rate: float = Field(0.5, gt=0, le=1, description="share of feature nodes in each sampled subgraph (authors: 0.5)")
 
     quick_params = {"epochs": 3, "patience": 3, "hidden": 8, "conv_layers": 2}
@@ -167,8 +169,9 @@ class ScMoGNN(ModalityPredictionModel):
         x, features = self._graph_inputs(data)
         device = self.device_
         with torch.no_grad():
-            states = self.module_.cell_states(BipartiteMean(x, device), None if features is None else torch.as_tensor(features, device=device))
+            states = self.module_.cell_states(
+                BipartiteMean(x, device), None if features is None else torch.as_tensor(features, device=device)
+            )
             chunks = [self.module_.readout(states[start : start + 2048]).cpu().numpy() for start in range(0, states.shape[0], 2048)]
         prediction = np.vstack(chunks).astype(np.float32)
         return np.maximum(prediction, 0) if self.non_negative_ else prediction
-
