@@ -16,9 +16,22 @@ Usage::
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pandas as pd
 
-from benchmarks.harness import DOCS, Run, generated_line, in_grid_order, parse_grid_arguments, run_and_record, summarise, table_lines
+from benchmarks.harness import (
+    DOCS,
+    Run,
+    generated_line,
+    in_grid_order,
+    parse_grid_arguments,
+    record_from_result,
+    run_and_record,
+    summarise,
+    table_lines,
+)
 
 #: the directions of each paired dataset: (mod1, mod2) names as the dataset calls them
 DIRECTIONS = {
@@ -136,6 +149,19 @@ def _runs(models: list[str], rows: list[str], seeds: list[int], tasks: tuple[str
     return runs
 
 
+def records_from_folders(out_root: Path) -> pd.DataFrame:
+    """The records of every finished run under ``out_root`` (``<task>-<model>-<row>-seed<n>/result.json``),
+    with the row (a dataset and direction) taken from the folder's name."""
+    records = []
+    for path in sorted(out_root.glob("*/result.json")):
+        stem, _, seed = path.parent.name.rpartition("-seed")
+        task, model, row = stem.split("-", 2)
+        records.append(
+            {**record_from_result(json.loads(path.read_text())), "task": task, "model": model, "dataset": row, "seed": int(seed)}
+        )
+    return pd.DataFrame.from_records(records)
+
+
 def write_report(frame: pd.DataFrame, notes: str = "") -> None:
     """``docs/benchmarks/multimodal.md`` (a table per task) and ``multimodal.csv``."""
     sections = ["# Multimodal benchmark (dance-multi)", "", notes.strip(), ""]
@@ -167,11 +193,14 @@ def main(argv: list[str] | None = None) -> None:
     # --tasks narrows the grid to some tasks (scMoGNN's name is in all three)
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--tasks", nargs="+", choices=list(METRICS), default=list(METRICS))
+    pre.add_argument("--from-outputs", type=Path, default=None, help="write the tables from the run folders of an interrupted grid")
     chosen, argv = pre.parse_known_args(argv)
     models = tuple(dict.fromkeys((*PREDICTION_MODELS, *MATCHING_MODELS, *JOINT_MODELS)))  # scMoGNN is in all three
     datasets = (*PREDICTION_ROWS, *MATCHING_ROWS, *[r for r in JOINT_ROWS if r not in MATCHING_ROWS])
     args = parse_grid_arguments(argv, description=__doc__, stem="multimodal", models=models, datasets=datasets, seeds=SEEDS)
-    if args.from_csv is not None:
+    if chosen.from_outputs is not None:
+        frame = records_from_folders(chosen.from_outputs)
+    elif args.from_csv is not None:
         frame = pd.read_csv(args.from_csv)
     else:
         runs = _runs(list(dict.fromkeys(args.models)), list(dict.fromkeys(args.datasets)), list(args.seeds), tuple(chosen.tasks))
