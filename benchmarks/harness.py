@@ -285,11 +285,12 @@ def machine_description() -> str:
     return f"{text}, Python {platform.python_version()}"
 
 
-def format_mean_std(mean: float, std: float) -> str:
-    """``mean ± std`` with 3 decimals, or 4 significant digits for small values (MSE, JSD)."""
-    if abs(mean) >= 0.1 or mean == 0:
-        return f"{mean:.3f} ± {std:.3f}"
-    decimals = 3 - int(np.floor(np.log10(abs(mean))))
+def format_mean_std(mean: float, std: float, seeds: int = 2) -> str:
+    """``mean ± std`` with 3 decimals, or 4 significant digits for small values (MSE, JSD); the
+    value alone from a single seed (a spread of 0 would claim a precision nobody measured)."""
+    decimals = 3 if abs(mean) >= 0.1 or mean == 0 else 3 - int(np.floor(np.log10(abs(mean))))
+    if seeds == 1:
+        return f"{mean:.{decimals}f}"
     return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
 
 
@@ -313,7 +314,7 @@ def table_lines(
         for metric in metrics:
             mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
             # a metric only some rows have (a protocol variant's extra metric) stays blank elsewhere
-            cells.append(("failed" if failed else "") if pd.isna(mean) else format_mean_std(mean, std))
+            cells.append(("failed" if failed else "") if pd.isna(mean) else format_mean_std(mean, std, int(row.get("seeds") or 2)))
         cells.append("" if pd.isna(row.get("fit_seconds_mean")) else f"{row['fit_seconds_mean']:.1f}")
         cells.append("" if pd.isna(row.get("peak_memory_mb_max")) else f"{row['peak_memory_mb_max']:.0f}")
         if reported is not None:
