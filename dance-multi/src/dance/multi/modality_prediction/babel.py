@@ -78,7 +78,9 @@ class Babel(ModalityPredictionModel):
             "autoencoder (bin/train_protein_predictor.py), or trained with the rest under the quad loss",
         )
         protein_learning_rate: float = Field(
-            0.01, gt=0, description="Adam learning rate of the frozen-encoder protein decoder (authors: 1e-4, which had not converged after 600 epochs on 5,300 cells)"
+            0.01,
+            gt=0,
+            description="Adam learning rate of the frozen-encoder protein decoder (authors: 1e-4, which had not converged after 600 epochs on 5,300 cells)",
         )
         protein_epochs: int = Field(600, ge=1, description="most epochs of the frozen-encoder protein decoder (authors: 600)")
         protein_patience: int = Field(15, ge=1, description="early stopping patience of the frozen-encoder protein decoder (authors: 15)")
@@ -149,7 +151,9 @@ class Babel(ModalityPredictionModel):
             x1, y1, s1 = rows[batch.index][:3]
             return {"loss": term(0, module.encode(x1, 0), y1, s1)}
 
-        def plain_stage(name: str, parameters: Any, loss_fn: Any, n: int, lr: float, epochs: int, patience: int, plateau_patience: int) -> Any:
+        def plain_stage(
+            name: str, parameters: Any, loss_fn: Any, n: int, lr: float, epochs: int, patience: int, plateau_patience: int
+        ) -> Any:
             """A stage with the authors' optimiser, clipping, plateau schedule and early stopping."""
             optimizer = torch.optim.Adam(parameters, lr=lr)
             plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.1, patience=plateau_patience, min_lr=1e-6)
@@ -188,7 +192,14 @@ class Babel(ModalityPredictionModel):
                 return {"loss": torch.nn.functional.l1_loss(module.decode(z, 1)[0], target)}
 
             stage, hook = plain_stage(
-                "protein", module.decoders[1].parameters(), protein_loss, coded.n, p.protein_learning_rate, p.protein_epochs, p.protein_patience, 5
+                "protein",
+                module.decoders[1].parameters(),
+                protein_loss,
+                coded.n,
+                p.protein_learning_rate,
+                p.protein_epochs,
+                p.protein_patience,
+                5,
             )
             second = trainer.fit(stage, module=module.decoders[1], on_epoch_end=hook)
             notes.update(
