@@ -212,3 +212,27 @@ def most_variable_counts(counts: sp.spmatrix | np.ndarray, n_top: int, *, min_co
     view = ad.AnnData(matrix[:, candidates])
     sc.pp.highly_variable_genes(view, n_top_genes=n_top, flavor="seurat_v3")
     return candidates[np.flatnonzero(view.var["highly_variable"].to_numpy())]
+
+
+def top_accessible_peaks(binary: sp.spmatrix, n_top: int) -> np.ndarray:
+    """Indices (in their original order) of the ``n_top`` peaks open in the most cells (Signac's
+    ``FindTopFeatures``; for peaks open in fewer than half the cells these are also the peaks of
+    largest Bernoulli variance). All peaks when there are no more than ``n_top``."""
+    matrix = sp.csr_matrix(binary)
+    n_peaks = matrix.shape[1]
+    if n_peaks <= n_top:
+        return np.arange(n_peaks)
+    open_cells = np.bincount(matrix.indices, minlength=n_peaks)
+    return np.sort(np.argsort(-open_cells, kind="stable")[:n_top])
+
+
+def peaks_above_percentile(counts: sp.spmatrix, min_percentile: float) -> np.ndarray:
+    """Indices (in their original order) of the peaks whose total counts reach ``min_percentile``
+    of all peaks' totals: Signac's ``FindTopFeatures(min.cutoff = "q75")`` for 0.75 (Stuart et al.
+    2021, Nat Methods 18:1333: ``percentile = ecdf(count)(count)``, kept when ``>= cutoff``), the
+    peak filter of scMM's authors (``R/share-seq_filter.R``)."""
+    from scipy.stats import rankdata
+
+    totals = np.asarray(sp.csr_matrix(counts).sum(axis=0)).ravel()
+    percentile = rankdata(totals, method="max") / max(totals.size, 1)
+    return np.flatnonzero(percentile >= min_percentile)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from dance.core.containers import Modalities
     from dance.core.keys import DataKeys
 
-__all__ = ["DCCA", "DCCAParams", "dcca_counts", "top_accessible_peaks"]
+__all__ = ["DCCA", "DCCAParams", "dcca_counts"]
 
 Kind = Literal["gex", "adt", "atac"]
 
@@ -91,17 +91,6 @@ def dcca_counts(adata: Any, kind: Kind, role: str, keys: DataKeys) -> sp.csr_mat
         counts = (counts > 0).astype(np.float32)  # the authors' binary scATAC-seq input
     counts.eliminate_zeros()
     return counts
-
-
-def top_accessible_peaks(binary: sp.csr_matrix, n_top: int) -> np.ndarray:
-    """Indices (in their original order) of the ``n_top`` peaks open in the most cells (Signac's
-    ``FindTopFeatures``; for peaks open in fewer than half the cells these are also the peaks of
-    largest Bernoulli variance). All peaks when there are no more than ``n_top``."""
-    n_peaks = binary.shape[1]
-    if n_peaks <= n_top:
-        return np.arange(n_peaks)
-    open_cells = np.bincount(binary.indices, minlength=n_peaks)
-    return np.sort(np.argsort(-open_cells, kind="stable")[:n_top])
 
 
 def training_schedule(anchor: int, cycles: int) -> list[tuple[int, bool]]:
@@ -181,7 +170,7 @@ class DCCA(JointEmbeddingModel):
     def _fit(self, data: Modalities) -> None:
         import torch
 
-        from dance.multi.features import modality_kinds, most_variable_counts
+        from dance.multi.features import modality_kinds, most_variable_counts, top_accessible_peaks
         from dance.multi.joint_embedding.dcca_module import DCCAModule
         from dance.nn.data import AlignedRows, torch_generator
         from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage, Trainer

@@ -40,6 +40,11 @@ class ScMoGNN(ModalityPredictionModel):
     (``n_train x n_outputs`` above 2e7, e.g. RNA -> ATAC) training samples subgraphs, as the
     authors' ``--sampling`` mode does: each step takes ``batch_size`` training cells and a
     ``node_sampling_rate`` share of the features drawn by degree; prediction uses the full graph.
+    Sampled training is short, as in the authors' low-memory mode (10 epochs there; here at most
+    ``sampled_epochs`` = 60, patience 20: SNARE-seq RNA -> 25,734 peaks takes 5.7 s an epoch on two
+    cores), and the readout's bias starts at the training targets' mean per feature, so the network
+    starts as the ``mean`` baseline instead of far from it (with random biases 10 epochs scored
+    RMSE 0.06366 against the mean's 0.06350; with the mean start 60 epochs score 0.06347).
     Predictions are clipped at 0 when every training target is non-negative (the authors score
     ``relu(prediction)``).
     """
@@ -65,6 +70,11 @@ class ScMoGNN(ModalityPredictionModel):
         batch_size: int | None = Field(
             None, ge=16, description="training cells per sampled subgraph; None: full batch unless the target is large"
         )
+        mean_initialised_readout: bool | None = Field(
+            None, description="start the readout's bias at the training targets' mean per feature; None: when training on sampled subgraphs"
+        )
+        sampled_epochs: int = Field(60, ge=1, description="most epochs when training on sampled subgraphs (authors' low-memory mode: 10)")
+        sampled_patience: int = Field(20, ge=1, description="early-stopping patience when training on sampled subgraphs")
         node_sampling_rate: float = Field(0.5, gt=0, le=1, description="share of feature nodes in each sampled subgraph (authors: 0.5)")
 
     quick_params = {"epochs": 3, "patience": 3, "hidden": 8, "conv_layers": 2}
@@ -115,13 +125,18 @@ class ScMoGNN(ModalityPredictionModel):
             initial_residual=p.initial_residual,
             weighted_sum=p.weighted_sum,
         ).to(device)
+        batch_size = p.batch_size
+        if batch_size is None and len(train_rows) * mod2.n_vars > FULL_BATCH_LIMIT:
+            batch_size = 1000
+        sampled = batch_size is not None
+        if p.mean_initialised_readout or (p.mean_initialised_readout is None and sampled):
+            # the network starts as the `mean` baseline and learns what differs between cells
+            with torch.no_grad():
+                module.readout.bias.copy_(torch.as_tensor(np.asarray(target.mean(axis=0), dtype=np.float32).ravel(), device=device))
         optimizer = torch.optim.AdamW(module.parameters(), lr=p.learning_rate, weight_decay=p.weight_decay)
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda epoch: p.lr_decay ** max(0, (epoch - p.decay_start) // 15 + 1) if epoch > p.decay_start else 1.0
         )
-        batch_size = p.batch_size
-        if batch_size is None and len(train_rows) * mod2.n_vars > FULL_BATCH_LIMIT:
-            batch_size = 1000
         rows_all = torch.as_tensor(train_rows, device=device)
         degree = torch.as_tensor(np.asarray((x != 0).sum(axis=0)).ravel().astype(np.float32) + 1e-6)
         sampler = torch_generator(self.seed + 1)
@@ -143,11 +158,13 @@ class ScMoGNN(ModalityPredictionModel):
 
         stage = Stage(
             "train",
-            epochs=p.epochs,
+            epochs=p.sampled_epochs if sampled else p.epochs,
             n=len(train_rows),
             batch_size=batch_size,
             steps=[OptimizerStep(optimizer, loss)],
-            early_stopping=EarlyStopping(fraction=p.validation_fraction, monitor="mse", patience=p.patience, restore_best=True),
+            early_stopping=EarlyStopping(
+                fraction=p.validation_fraction, monitor="mse", patience=p.sampled_patience if sampled else p.patience, restore_best=True
+            ),
             epoch_schedulers=[schedule],
         )
         result = trainer.fit(stage, module=module)
