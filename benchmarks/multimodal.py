@@ -162,6 +162,39 @@ def records_from_folders(out_root: Path) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def records_from_table(csv: Path) -> pd.DataFrame:
+    """Per-run records back from a written ``multimodal.csv`` whose rows each hold one seed (the
+    value of a single seed is its mean), so that a grid whose run folders are gone can be
+    extended: new runs of the same task, model, row and seed replace them."""
+    table = pd.read_csv(csv)
+    several = table[table["seeds"] > 1]
+    if not several.empty:
+        raise SystemExit(
+            f"{csv}: rows averaged over several seeds cannot be split into runs: {several[['model', 'dataset']].values.tolist()}"
+        )
+    table = table[table["seeds"] == 1]
+    records = []
+    for _, row in table.iterrows():
+        record = {"task": row["task"], "model": row["model"], "dataset": row["dataset"], "seed": 0, "status": "ok"}
+        for metrics in METRICS.values():
+            for metric in metrics:
+                if f"{metric}_mean" in row and pd.notna(row[f"{metric}_mean"]):
+                    record[f"metric_{metric}"] = row[f"{metric}_mean"]
+        record.update(fit_seconds=row["fit_seconds_mean"], peak_memory_mb=row["peak_memory_mb_max"])
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def merge_records(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` and ``new`` records; a run in both (task, model, row, seed) keeps ``new``'s."""
+    key = ["task", "model", "dataset", "seed"]
+    if new.empty:
+        return old
+    kept = old.merge(new[key].drop_duplicates(), on=key, how="left", indicator=True)
+    kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
+    return pd.concat([kept, new], ignore_index=True)
+
+
 def write_report(frame: pd.DataFrame, notes: str = "") -> None:
     """``docs/benchmarks/multimodal.md`` (a table per task) and ``multimodal.csv``."""
     sections = ["# Multimodal benchmark (dance-multi)", "", notes.strip(), ""]
@@ -194,6 +227,12 @@ def main(argv: list[str] | None = None) -> None:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--tasks", nargs="+", choices=list(METRICS), default=list(METRICS))
     pre.add_argument("--from-outputs", type=Path, default=None, help="write the tables from the run folders of an interrupted grid")
+    pre.add_argument(
+        "--keep-table",
+        type=Path,
+        default=None,
+        help="a written multimodal.csv of single-seed rows: its values stay in the tables unless a new run replaces them",
+    )
     chosen, argv = pre.parse_known_args(argv)
     models = tuple(dict.fromkeys((*PREDICTION_MODELS, *MATCHING_MODELS, *JOINT_MODELS)))  # scMoGNN is in all three
     datasets = (*PREDICTION_ROWS, *MATCHING_ROWS, *[r for r in JOINT_ROWS if r not in MATCHING_ROWS])
@@ -205,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         runs = _runs(list(dict.fromkeys(args.models)), list(dict.fromkeys(args.datasets)), list(args.seeds), tuple(chosen.tasks))
         frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run)
+    if chosen.keep_table is not None:
+        frame = merge_records(records_from_table(chosen.keep_table), frame)
     write_report(frame, args.notes)
 
 

@@ -50,3 +50,26 @@ def test_most_variable_counts_keeps_overdispersed_features_and_drops_rare_ones()
     assert 199 not in kept and len(kept) == 199
     with pytest.raises(DanceInputError, match="mod2: every feature has zero counts"):
         most_variable_counts(np.zeros((5, 3)), 2, role="mod2")
+
+
+def test_top_accessible_peaks_are_the_peaks_open_in_most_cells():
+    import scipy.sparse as sp
+
+    from dance.multi.features import top_accessible_peaks
+
+    binary = sp.csr_matrix(np.array([[1, 0, 1, 1], [1, 0, 0, 1], [0, 1, 0, 1]], dtype=np.float32))
+    assert top_accessible_peaks(binary, 2).tolist() == [0, 3]
+    assert top_accessible_peaks(binary, 10).tolist() == [0, 1, 2, 3]
+
+
+def test_peaks_above_percentile_follows_signacs_ecdf_rule():
+    """Signac: percentile = ecdf(count)(count), kept when >= min.cutoff; ties share the higher rank."""
+    import scipy.sparse as sp
+
+    from dance.multi.features import peaks_above_percentile
+
+    totals = np.array([5, 1, 3, 3, 8, 0, 2, 7])
+    counts = sp.csr_matrix(np.vstack([totals, np.zeros_like(totals)]).astype(np.float32))
+    ecdf = np.array([(totals <= t).mean() for t in totals])
+    assert peaks_above_percentile(counts, 0.75).tolist() == np.flatnonzero(ecdf >= 0.75).tolist() == [0, 4, 7]
+    assert peaks_above_percentile(counts, 0.0).tolist() == list(range(8))

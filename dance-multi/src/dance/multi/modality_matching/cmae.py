@@ -15,13 +15,21 @@ class CMAEMatchingParams(CMAEParams):
     top_k: int = Field(50, ge=1, description="candidates kept per cell in the soft score")
     temperature: float = Field(0.05, gt=0, description="softmax temperature on cosine similarities of latent codes")
     assignment_weight: float = Field(0.5, ge=0, le=1, description="weight of the one-to-one assignment in the scores")
+    epochs: int = Field(50, ge=1, description="most epochs (DANCE's matching example: 50)")
+    n_top_features: int = Field(
+        10_000,
+        ge=2,
+        description="a modality with more features keeps its most variable ones, seurat_v3 on counts (DANCE's matching example: 10,000)",
+    )
 
 
 class CMAEMatching(ModalityMatchingModel):
     """Cross-modal autoencoders (Yang et al. 2021, Nat Commun 12:31) trained on the training pairs
     as for prediction (:class:`~dance.multi.modality_prediction.cmae.CMAE`); test cells of mod1
     (rows) are scored against those of mod2 (columns) by the cosine similarity of their latent
-    codes, turned into the challenge's scores like the baselines. DANCE's port takes a hard
+    codes, turned into the challenge's scores like the baselines. As DANCE's matching example, a
+    modality with more than 10,000 features keeps its 10,000 most variable (Seurat v3 on counts)
+    and training stops after at most 50 epochs. DANCE's port takes a hard
     1-nearest-neighbour (L1) with rows and columns swapped relative to its labels."""
 
     name = "cmae"
@@ -32,14 +40,29 @@ class CMAEMatching(ModalityMatchingModel):
         from dance.multi.modality_prediction.cmae import fit_cmae
 
         train1, train2 = self.split_masks(data)
-        mod1 = data.mod1[train1]
+        mod1, mod2 = data.mod1[train1], data.mod2[train2]
         batch = mod1.obs[self.keys.batch_key].to_numpy() if self.keys.batch_key in mod1.obs.columns else None
-        self.module_ = fit_cmae(self, mod1, data.mod2[train2], batch)
+        self.features_ = [self._most_variable(adata, role) for adata, role in ((mod1, "mod1"), (mod2, "mod2"))]
+        mod1, mod2 = (adata if names is None else adata[:, names] for adata, names in zip((mod1, mod2), self.features_, strict=True))
+        self.module_ = fit_cmae(self, mod1, mod2, batch)
+
+    def _most_variable(self, adata: Any, role: str) -> list[str] | None:
+        """DANCE's ``feature_selection`` for its CMAE matching example: above ``n_top_features``
+        features, the most variable by Seurat v3's rule on counts (the counts layer, else X)."""
+        from dance.multi.features import most_variable_counts
+
+        if adata.n_vars <= self.params.n_top_features:
+            return None
+        counts = adata.layers.get(self.keys.counts_layer, adata.X)
+        keep = most_variable_counts(counts, self.params.n_top_features, role=role)
+        return [str(name) for name in adata.var_names[keep]]
 
     def _codes(self, adata: Any, modality: int) -> np.ndarray:
         from dance.multi.modality_prediction.cmae import dense_rows
         from dance.nn.data import RowMatrix, predict_in_batches
 
+        if self.features_[modality] is not None:
+            adata = adata[:, self.features_[modality]]
         rows = RowMatrix(dense_rows(adata.X), self.device_)
         encoder = self.module_.autoencoders[modality]
         return predict_in_batches(lambda index: encoder.encode(rows[index]), rows.n, batch_size=2048).cpu().numpy()

@@ -27,6 +27,13 @@ class ScMMParams(ModelParams):
     kl_warmup: int = Field(50, ge=0, description="epochs of linear KL warm-up (authors: 50)")
     patience: int = Field(10, ge=1, description="epochs without a better validation loss before stopping (authors: 10)")
     validation_fraction: float = Field(0.1, gt=0, lt=0.5, description="training cells held out for early stopping")
+    peak_min_percentile: float = Field(
+        0.75,
+        ge=0,
+        lt=1,
+        description="peaks read by an encoder (not predicted): those whose total counts reach this percentile "
+        "(authors: Signac FindTopFeatures(min.cutoff='q75')); 0 keeps every peak",
+    )
 
 
 def scmm_counts(adata: Any, kind: str, counts_layer: str, model: str) -> sp.csr_matrix:
@@ -52,6 +59,18 @@ def scmm_counts(adata: Any, kind: str, counts_layer: str, model: str) -> sp.csr_
             field=f"layers['{counts_layer}']",
         )
     return counts
+
+
+def encoder_peaks(model: Any, adata: Any, kind: str) -> list[str] | None:
+    """The names of the peaks scMM reads from a modality it does not have to predict: the
+    authors' Signac filter (``FindTopFeatures(min.cutoff = "q75")``) on the training cells'
+    counts; None (every feature) for expression and proteins."""
+    from dance.multi.features import peaks_above_percentile
+
+    if kind != "atac" or model.params.peak_min_percentile <= 0:
+        return None
+    keep = peaks_above_percentile(scmm_counts(adata, kind, model.keys.counts_layer, model.name), model.params.peak_min_percentile)
+    return [str(name) for name in adata.var_names[keep]]
 
 
 def fit_scmm(model: Any, mod1: Any, mod2: Any, kinds: tuple[str, str]) -> Any:
@@ -113,6 +132,8 @@ class ScMM(ModalityPredictionModel):
     reads), trained on the authors' ``m_elbo_naive_warmup`` objective (both modalities decoded
     from each encoder's sample, KL warm-up over 50 epochs) with Adam (amsgrad, lr 1e-4) in
     minibatches of 64 and early stopping (patience 10) on a seeded 10 % of the training cells.
+    Peaks that are read but not predicted are the authors' selection, those whose total counts
+    reach the 75th percentile (Signac ``FindTopFeatures(min.cutoff = "q75")``).
 
     Prediction uses the mean, not a sample (DANCE's port scores one random draw): the source
     modality's posterior mean is decoded into the target's distribution, whose mean is put on
@@ -132,6 +153,9 @@ class ScMM(ModalityPredictionModel):
 
         mod1, mod2 = self.training_pairs(data)
         self.kinds_ = modality_kinds(data)
+        self.source_features_ = encoder_peaks(self, mod1, self.kinds_[0])
+        if self.source_features_ is not None:
+            mod1 = mod1[:, self.source_features_]
         target_counts = scmm_counts(mod2, self.kinds_[1], self.keys.counts_layer, self.name)
         totals = np.asarray(target_counts.sum(axis=1)).ravel()
         self.target_library_ = float(totals[totals > 0].mean()) if (totals > 0).any() else 1.0
@@ -144,7 +168,8 @@ class ScMM(ModalityPredictionModel):
         from dance.multi.scales import clr_seurat
         from dance.nn.data import RowMatrix
 
-        source = RowMatrix(scmm_counts(data.mod1, self.kinds_[0], self.keys.counts_layer, self.name), self.device_)
+        mod1 = data.mod1 if self.source_features_ is None else data.mod1[:, self.source_features_]
+        source = RowMatrix(scmm_counts(mod1, self.kinds_[0], self.keys.counts_layer, self.name), self.device_)
         target_vae = self.module_.vaes[1]
         outputs = []
         with torch.no_grad():
