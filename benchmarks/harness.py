@@ -103,8 +103,17 @@ def run_one(run: Run, out_root: Path, *, timeout: int = 3600, env: Mapping[str, 
     """Run one (model, dataset, seed) and return a flat record (metrics, seconds, memory, status)."""
     out = run.folder(out_root)
     started = time.perf_counter()
-    completed = subprocess.run(run.command(out), capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
     record: dict[str, Any] = {"task": run.task, "model": run.name, "dataset": run.row_name, "seed": run.seed}
+    try:
+        completed = subprocess.run(run.command(out), capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    except subprocess.TimeoutExpired:
+        # subprocess.run kills the child on timeout; the grid goes on and the table lists the run as stopped
+        record.update(
+            status="stopped",
+            error=f"stopped after {timeout} s (the grid's time limit)",
+            wall_seconds=round(time.perf_counter() - started, 2),
+        )
+        return record
     if completed.returncode != 0:
         record.update(
             status="failed", error=(completed.stderr.strip().splitlines() or ["?"])[-1], wall_seconds=time.perf_counter() - started
@@ -156,9 +165,17 @@ def thread_env(threads: int) -> dict[str, str]:
 
 
 def run_grid(
-    runs: Iterable[Run], out_root: Path, *, lock: bool = True, log: bool = True, jobs: int = 1, threads_per_run: int | None = None
+    runs: Iterable[Run],
+    out_root: Path,
+    *,
+    lock: bool = True,
+    log: bool = True,
+    jobs: int = 1,
+    threads_per_run: int | None = None,
+    timeout: int = 3600,
 ) -> pd.DataFrame:
-    """Run every run and return one row per run, in the order of ``runs``.
+    """Run every run and return one row per run, in the order of ``runs``; a run past ``timeout``
+    seconds is stopped and recorded as such.
 
     With ``jobs`` = 1 the runs go one after the other under the benchmark lock (timings on a
     shared machine). ``jobs`` > 1 runs that many at once without the lock, for machines with
@@ -172,9 +189,9 @@ def run_grid(
     def one(run: Run) -> dict[str, Any]:
         if lock and jobs == 1:
             with bench_lock():
-                record = run_one(run, out_root, env=env)
+                record = run_one(run, out_root, env=env, timeout=timeout)
         else:
-            record = run_one(run, out_root, env=env)
+            record = run_one(run, out_root, env=env, timeout=timeout)
         if log:
             _log_record(run, record)
         return record
@@ -206,6 +223,7 @@ def parse_grid_arguments(
     parser.add_argument("--notes", default="", help="extra sentence for the table notes (e.g. which cells are missing)")
     parser.add_argument("--device", default="cpu", help="device of every run (cpu, cuda, auto)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once (default 1: one after the other, under the benchmark lock)")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds after which a run is stopped and recorded as stopped")
     parser.add_argument("--threads-per-run", type=int, default=None, help="CPU threads of each run (OMP_NUM_THREADS and friends)")
     parser.add_argument(
         "--update-table",
@@ -228,13 +246,19 @@ def merge_with_table(summary: pd.DataFrame, stem: str) -> pd.DataFrame:
 
 
 def run_and_record(
-    runs: Iterable[Run], out_root: Path, runs_csv: Path | None = None, *, jobs: int = 1, threads_per_run: int | None = None
+    runs: Iterable[Run],
+    out_root: Path,
+    runs_csv: Path | None = None,
+    *,
+    jobs: int = 1,
+    threads_per_run: int | None = None,
+    timeout: int = 3600,
 ) -> pd.DataFrame:
     """Run ``runs`` (:func:`run_grid`) and merge them into the saved runs CSV (default
     ``<out_root>/runs.csv``): earlier runs of other (task, model, dataset, seed) combinations are
     kept, re-run combinations are replaced (one model name may run several tasks on one dataset).
     Returns every recorded run."""
-    frame = run_grid(runs, out_root, jobs=jobs, threads_per_run=threads_per_run)
+    frame = run_grid(runs, out_root, jobs=jobs, threads_per_run=threads_per_run, timeout=timeout)
     runs_csv = runs_csv or out_root / "runs.csv"
     if runs_csv.is_file():
         previous = pd.read_csv(runs_csv)
@@ -268,7 +292,7 @@ def summarise(frame: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         rows.append(row)
     failed = frame[frame["status"] != "ok"]
     for _, bad in failed.iterrows():
-        rows.append({"model": bad["model"], "dataset": bad["dataset"], "seeds": 0, "error": bad.get("error")})
+        rows.append({"model": bad["model"], "dataset": bad["dataset"], "seeds": 0, "error": bad.get("error"), "status": bad["status"]})
     return pd.DataFrame(rows)
 
 
@@ -311,10 +335,12 @@ def table_lines(
     for _, row in table.iterrows():
         cells = [str(row["model"]), str(row["dataset"]), str(row.get("seeds", ""))]
         failed = not row.get("seeds")
+        # a run past the grid's time limit is "stopped", one that crashed "failed"
+        outcome = "stopped" if row.get("status") == "stopped" else "failed"
         for metric in metrics:
             mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
             # a metric only some rows have (a protocol variant's extra metric) stays blank elsewhere
-            cells.append(("failed" if failed else "") if pd.isna(mean) else format_mean_std(mean, std, int(row.get("seeds") or 2)))
+            cells.append((outcome if failed else "") if pd.isna(mean) else format_mean_std(mean, std, int(row.get("seeds") or 2)))
         cells.append("" if pd.isna(row.get("fit_seconds_mean")) else f"{row['fit_seconds_mean']:.1f}")
         cells.append("" if pd.isna(row.get("peak_memory_mb_max")) else f"{row['peak_memory_mb_max']:.0f}")
         if reported is not None:

@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         frame = pd.read_csv(args.from_csv)
     else:
         runs = _runs(list(dict.fromkeys(args.models)), list(dict.fromkeys(args.datasets)), list(args.seeds), tuple(chosen.tasks))
-        frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run)
+        frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run, timeout=args.timeout)
     if chosen.keep_table is not None:
         frame = merge_records(records_from_table(chosen.keep_table), frame)
     write_report(frame, args.notes)
