@@ -10,7 +10,9 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.distributions import Laplace, NegativeBinomial, kl_divergence
+from torch.distributions import Laplace, kl_divergence
+
+from dance.nn.likelihoods import nb_log_likelihood, zinb_log_likelihood
 
 __all__ = ["SCALE_FACTOR", "ScMMModule", "ScMMVAE"]
 
@@ -64,14 +66,14 @@ class ScMMVAE(nn.Module):
         """``log p(x | z)`` per cell, the rate scaled to the cell's reads (summed over features)."""
         r, p, gate = self.decode(z)
         reads = counts.sum(dim=1, keepdim=True).clamp(min=1.0)
-        nb = NegativeBinomial(total_count=r / SCALE_FACTOR * reads, probs=p)
+        # the authors' NegativeBinomial(total_count, probs) in dance-nn's (mean, inverse dispersion)
+        # form, which skips the gamma functions of zero counts (most of them for peaks)
+        total_count = r / SCALE_FACTOR * reads
+        mean = total_count * p / (1 - p)
         if gate is None:
-            return nb.log_prob(counts).sum(dim=-1)
+            return nb_log_likelihood(counts, mean, total_count).sum(dim=-1)
         # zero-inflated: log(gate + (1 - gate) NB(0)) at zeros, log(1 - gate) + log NB(x) elsewhere
-        log_nb = nb.log_prob(counts)
-        zero = torch.log(gate + (1 - gate) * torch.exp(log_nb) + 1e-10)
-        nonzero = torch.log1p(-gate + 1e-10) + log_nb
-        return torch.where(counts == 0, zero, nonzero).sum(dim=-1)
+        return zinb_log_likelihood(counts, mean, total_count, pi=gate).sum(dim=-1)
 
 
 class ScMMModule(nn.Module):
