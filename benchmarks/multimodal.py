@@ -159,7 +159,19 @@ def records_from_folders(out_root: Path) -> pd.DataFrame:
         records.append(
             {**record_from_result(json.loads(path.read_text())), "task": task, "model": model, "dataset": row, "seed": int(seed)}
         )
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    # runs stopped at the grid's time limit leave no result.json; the runs CSV has them
+    runs_csv = out_root / "runs.csv"
+    if runs_csv.is_file():
+        logged = pd.read_csv(runs_csv)
+        stopped = logged[logged["status"] == "stopped"]
+        if not frame.empty:
+            finished = set(zip(frame["task"], frame["model"], frame["dataset"], frame["seed"], strict=True))
+            stopped = stopped[
+                [k not in finished for k in zip(stopped["task"], stopped["model"], stopped["dataset"], stopped["seed"], strict=True)]
+            ]
+        frame = pd.concat([frame, stopped], ignore_index=True)
+    return frame
 
 
 def records_from_table(csv: Path) -> pd.DataFrame:
