@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
-from benchmarks.multimodal import merge_records, records_from_table
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def multimodal(monkeypatch):
+    """``benchmarks.multimodal`` as ``python -m`` from the repository root imports it."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module("benchmarks.multimodal")
 
 
 def _table(tmp_path, seeds=1):
@@ -37,8 +47,8 @@ def _table(tmp_path, seeds=1):
     return path
 
 
-def test_a_new_run_replaces_the_tables_run_of_the_same_seed(tmp_path):
-    old = records_from_table(_table(tmp_path))
+def test_a_new_run_replaces_the_tables_run_of_the_same_seed(tmp_path, multimodal):
+    old = multimodal.records_from_table(_table(tmp_path))
     assert old["metric_rmse"].tolist() == [0.9, 0.5] and (old["seed"] == 0).all()
     new = pd.DataFrame(
         [
@@ -54,10 +64,10 @@ def test_a_new_run_replaces_the_tables_run_of_the_same_seed(tmp_path):
             }
         ]
     )
-    merged = merge_records(old, new)
+    merged = multimodal.merge_records(old, new)
     assert sorted(zip(merged["model"], merged["metric_rmse"], strict=True)) == [("babel", 0.4), ("mean", 0.9)]
 
 
-def test_rows_over_several_seeds_are_refused(tmp_path):
+def test_rows_over_several_seeds_are_refused(tmp_path, multimodal):
     with pytest.raises(SystemExit, match="several seeds"):
-        records_from_table(_table(tmp_path, seeds=3))
+        multimodal.records_from_table(_table(tmp_path, seeds=3))
