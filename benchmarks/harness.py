@@ -261,12 +261,19 @@ def run_and_record(
     frame = run_grid(runs, out_root, jobs=jobs, threads_per_run=threads_per_run, timeout=timeout)
     runs_csv = runs_csv or out_root / "runs.csv"
     if runs_csv.is_file():
-        previous = pd.read_csv(runs_csv)
-        key = [c for c in ("task", "model", "dataset", "seed") if c in frame.columns and c in previous.columns]
-        previous = previous.set_index(key)
-        frame = pd.concat([previous[~previous.index.isin(frame.set_index(key).index)], frame.set_index(key)]).reset_index()
+        frame = merge_runs(pd.read_csv(runs_csv), frame)
     frame.to_csv(runs_csv, index=False)
     return frame
+
+
+def merge_runs(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``old`` and ``new`` run records; a run in both (the same task, model, dataset and seed, as
+    far as both have those columns) keeps ``new``'s."""
+    if new.empty:
+        return old
+    key = [c for c in ("task", "model", "dataset", "seed") if c in new.columns and c in old.columns]
+    old = old.set_index(key)
+    return pd.concat([old[~old.index.isin(new.set_index(key).index)], new.set_index(key)]).reset_index()
 
 
 def in_grid_order(frame: pd.DataFrame, models: Iterable[str], datasets: Iterable[str]) -> pd.DataFrame:

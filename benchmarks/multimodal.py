@@ -26,6 +26,7 @@ from benchmarks.harness import (
     Run,
     generated_line,
     in_grid_order,
+    merge_runs,
     parse_grid_arguments,
     record_from_result,
     run_and_record,
@@ -197,16 +198,6 @@ def records_from_table(csv: Path) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def merge_records(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """``old`` and ``new`` records; a run in both (task, model, row, seed) keeps ``new``'s."""
-    key = ["task", "model", "dataset", "seed"]
-    if new.empty:
-        return old
-    kept = old.merge(new[key].drop_duplicates(), on=key, how="left", indicator=True)
-    kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
-    return pd.concat([kept, new], ignore_index=True)
-
-
 def write_report(frame: pd.DataFrame, notes: str = "") -> None:
     """``docs/benchmarks/multimodal.md`` (a table per task) and ``multimodal.csv``."""
     sections = ["# Multimodal benchmark (dance-multi)", "", notes.strip(), ""]
@@ -257,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         runs = _runs(list(dict.fromkeys(args.models)), list(dict.fromkeys(args.datasets)), list(args.seeds), tuple(chosen.tasks))
         frame = run_and_record(runs, args.out, args.runs_csv, jobs=args.jobs, threads_per_run=args.threads_per_run, timeout=args.timeout)
     if chosen.keep_table is not None:
-        frame = merge_records(records_from_table(chosen.keep_table), frame)
+        frame = merge_runs(records_from_table(chosen.keep_table), frame)
     write_report(frame, args.notes)
 
 

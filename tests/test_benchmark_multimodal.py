@@ -64,7 +64,7 @@ def test_a_new_run_replaces_the_tables_run_of_the_same_seed(tmp_path, multimodal
             }
         ]
     )
-    merged = multimodal.merge_records(old, new)
+    merged = multimodal.merge_runs(old, new)
     assert sorted(zip(merged["model"], merged["metric_rmse"], strict=True)) == [("babel", 0.4), ("mean", 0.9)]
 
 
