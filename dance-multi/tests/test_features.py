@@ -73,3 +73,12 @@ def test_peaks_above_percentile_follows_signacs_ecdf_rule():
     ecdf = np.array([(totals <= t).mean() for t in totals])
     assert peaks_above_percentile(counts, 0.75).tolist() == np.flatnonzero(ecdf >= 0.75).tolist() == [0, 4, 7]
     assert peaks_above_percentile(counts, 0.0).tolist() == list(range(8))
+
+
+def test_default_epochs_are_the_users_else_shorter_with_peaks():
+    from dance.multi.features import default_epochs
+
+    assert default_epochs(None, ("gex", "adt"), usual=100, with_peaks=10) == 100
+    assert default_epochs(None, ("atac", "gex"), usual=100, with_peaks=10) == 10
+    assert default_epochs(None, ("gex", "atac"), usual=100, with_peaks=10) == 10
+    assert default_epochs(7, ("gex", "atac"), usual=100, with_peaks=10) == 7

@@ -80,3 +80,16 @@ def test_a_model_fitted_for_one_direction_refuses_the_other(name):
     with pytest.raises(DanceInputError, match=r"^mod1\.X lacks \d+ of the \d+ features model") as error:
         model.predict(swapped)
     assert "\n" not in str(error.value)
+
+
+def test_from_peaks_scmogcn_follows_the_authors_atac_command_and_every_model_shortens_its_epochs():
+    """The multiome starter read ATAC -> RNA: scMoGNN keeps the most variable peaks and drops no edges
+    (the authors' ATAC -> GEX command), and with no epochs given each deep model takes its
+    peaks default (the 10-minute budget on two CPU cores)."""
+    params = {"source_features": 300, "hidden": 8, "conv_layers": 2, "patience": 1}
+    result = run("modality_prediction", "scmogcn", "bmmc_multiome", modalities=("atac", "rna"), params=params, write=False)
+    assert result.notes["scmogcn_source_features"] == 300 and result.notes["scmogcn_edge_dropout"] == 0.0
+    result = run("modality_prediction", "scmm", "bmmc_multiome", modalities=("atac", "rna"), params={"patience": 1}, write=False)
+    assert result.notes["scmm_max_epochs"] == 10
+    result = run("modality_prediction", "cmae", "bmmc_multiome", params={"patience": 1, "batch_size": 128}, write=False)
+    assert result.notes["cmae_max_epochs"] == 4

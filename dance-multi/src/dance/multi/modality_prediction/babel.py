@@ -104,6 +104,7 @@ class Babel(ModalityPredictionModel):
     def _fit(self, data: Any) -> None:
         import torch
 
+        from dance.multi.features import default_epochs
         from dance.multi.modality_prediction.babel_module import BabelModule
         from dance.nn.data import AlignedRows, torch_generator
         from dance.nn.likelihoods import nb_log_likelihood
@@ -182,7 +183,7 @@ class Babel(ModalityPredictionModel):
 
             return stage, reduce_on_plateau
 
-        epochs = p.epochs if p.epochs is not None else (PEAK_EPOCHS if "atac" in kinds else 500)
+        epochs = default_epochs(p.epochs, kinds, usual=500, with_peaks=PEAK_EPOCHS)
         notes: dict[str, Any] = {"babel_modalities": "/".join(kinds), "babel_max_epochs": epochs}
         if kinds == ("gex", "adt") and p.protein_decoder == "frozen_encoder":
             # the authors' protein path (bin/train_protein_predictor.py): an expression model first,

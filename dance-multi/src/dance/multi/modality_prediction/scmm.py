@@ -83,6 +83,7 @@ def fit_scmm(model: Any, mod1: Any, mod2: Any, kinds: tuple[str, str]) -> Any:
     the module (evaluation mode) and sets ``model.training_history_`` / ``model.notes_``."""
     import torch
 
+    from dance.multi.features import default_epochs
     from dance.multi.modality_prediction.scmm_module import ScMMModule
     from dance.nn.data import AlignedRows, torch_generator
     from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage, Trainer
@@ -107,7 +108,7 @@ def fit_scmm(model: Any, mod1: Any, mod2: Any, kinds: tuple[str, str]) -> Any:
         return module.elbo_terms((x1, x2), beta=batch.kl_weight)
 
     optimizer = torch.optim.Adam([q for q in module.parameters() if q.requires_grad], lr=p.learning_rate, amsgrad=True)
-    epochs = p.epochs if p.epochs is not None else (10 if "atac" in kinds else 100)
+    epochs = default_epochs(p.epochs, kinds, usual=100, with_peaks=10)
     stage = Stage(
         "train",
         epochs=epochs,

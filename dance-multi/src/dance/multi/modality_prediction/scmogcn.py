@@ -73,7 +73,7 @@ class ScMoGNN(ModalityPredictionModel):
         epochs: int | None = Field(
             None,
             ge=1,
-            description="most full-batch epochs; None: 1,000, or 400 from peaks (authors: up to 10,000; 3,000 for ATAC -> GEX, "
+            description="most full-batch epochs; None: 1,000, or 400 when a modality is peaks (authors: up to 10,000; 3,000 for ATAC -> GEX, "
             "about 1 s an epoch on two CPU cores for SNARE-seq's peaks)",
         )
         patience: int = Field(100, ge=1, description="epochs without a better validation MSE before stopping")
@@ -115,11 +115,9 @@ class ScMoGNN(ModalityPredictionModel):
         return 0.0 if modality_kinds(data)[0] == "atac" else 0.3
 
     def _epochs(self, data: Any) -> int:
-        from dance.multi.features import modality_kinds
+        from dance.multi.features import default_epochs, modality_kinds
 
-        if self.params.epochs is not None:
-            return self.params.epochs
-        return 400 if modality_kinds(data)[0] == "atac" else 1000
+        return default_epochs(self.params.epochs, modality_kinds(data), usual=1000, with_peaks=400)
 
     def _graph_inputs(self, data: Any) -> tuple[sp.csr_matrix, np.ndarray | None]:
         mod1 = data.mod1
