@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -11,6 +10,7 @@ import scipy.sparse as sp
 
 from dance.core.errors import DanceInputError
 from dance.core.specs import DataFile
+from dance.multi.genomes import PEAK_NAME
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["GRCH38_GENES", "gene_activity", "load_gene_table", "modality_kind", "modality_reduction", "most_variable_counts"]
 
-PEAK_NAME = re.compile(r"^(?P<chrom>[^:\-]+)[:\-](?P<start>\d+)-(?P<end>\d+)$")
 
 GRCH38_GENES = DataFile(
     path="genomes/genes_GRCh38_gencode_v48_cellxgene.tsv.gz",
