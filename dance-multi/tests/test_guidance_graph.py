@@ -146,3 +146,17 @@ def test_snareseq_links_more_peaks_with_its_own_build(shared_data_env):
     assert links["gene"].nunique() > 0.9 * rna.n_vars
     other_build = guidance_graph(rna, atac, annotation="GRCm39").links()
     assert links["feature"].nunique() > other_build["feature"].nunique() + 1_000
+
+
+def test_the_registered_transform_writes_coordinates_the_graph_then_reads():
+    from dance.core.registry import registry
+
+    coordinates = registry.get_transform("genomic_coordinates").load()
+    rna = modality(["Plus", "Minus", "Far"])
+    peaks = modality(["chr1:19000-19500", "chr1:60500-61000"])
+    placed_rna, placed_peaks = coordinates(rna, annotation=GENES), coordinates(peaks)
+    assert "chrom" not in rna.var.columns  # the input is not modified
+    assert placed_rna.var.loc["Minus", ["chrom", "chromStart", "chromEnd", "strand"]].tolist() == ["chr1", 50_000, 60_000, "-"]
+    assert placed_peaks.var["chromStart"].tolist() == [19_000, 60_500]
+    graph = guidance_graph(placed_rna, placed_peaks)  # no annotation needed now
+    assert pairs(graph) == {("Plus", "chr1:19000-19500"), ("Minus", "chr1:60500-61000")}

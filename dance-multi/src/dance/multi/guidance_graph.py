@@ -27,7 +27,15 @@ from dance.multi.genomes import PEAK_NAME
 if TYPE_CHECKING:
     from anndata import AnnData
 
-__all__ = ["GuidanceGraph", "distance_weight", "feature_intervals", "gene_intervals", "guidance_graph", "interval_links"]
+__all__ = [
+    "GuidanceGraph",
+    "distance_weight",
+    "feature_intervals",
+    "gene_intervals",
+    "genomic_coordinates",
+    "guidance_graph",
+    "interval_links",
+]
 
 
 def distance_weight(distance: np.ndarray) -> np.ndarray:
@@ -376,3 +384,28 @@ def guidance_graph(
         kind=np.concatenate([np.full(source.size, "fwd"), np.full(source.size, "rev"), np.full(n, "loop")]),
         report=report,
     )
+
+
+def genomic_coordinates(adata: AnnData, annotation: Any = None) -> AnnData:
+    """A copy of ``adata`` with its features' coordinates in ``var`` (``chrom``, ``chromStart``,
+    ``chromEnd``, scglue's columns; ``strand`` for genes), so that :func:`guidance_graph` and
+    users read them from the data: peaks parsed from their names, genes looked up in
+    ``annotation`` (a build or a file, :func:`dance.multi.genomes.read_annotation`; genes without
+    coordinates get NaN). The registered transform ``genomic_coordinates``."""
+    from dance.multi.features import modality_kind
+
+    result = adata.copy()
+    if modality_kind(adata) == "atac" and annotation is None:
+        frame = feature_intervals(adata, role="data")
+        result.var["chrom"] = frame["chrom"].to_numpy()
+        result.var["chromStart"] = frame["start"].to_numpy()
+        result.var["chromEnd"] = frame["end"].to_numpy()
+        return result
+    genes, report = gene_intervals(adata, annotation, role="data")
+    result.var["chrom"] = genes["chrom"].to_numpy()
+    result.var["chromStart"] = genes["start"].to_numpy(dtype=float)
+    result.var["chromEnd"] = genes["end"].to_numpy(dtype=float)
+    result.var["strand"] = genes["strand"].to_numpy()
+    if report:
+        result.uns["genomic_coordinates_report"] = report
+    return result

@@ -34,3 +34,9 @@ def dance_register_transforms(register: Registrar) -> None:
         category="features",
         summary="PCA (expression, CLR proteins) or LSI (peaks) of one modality into obsm['X_reduced']",
     )
+    register(
+        name="genomic_coordinates",
+        target="dance.multi.guidance_graph:genomic_coordinates",
+        category="features",
+        summary="var chrom / chromStart / chromEnd (and strand) of peaks (from their names) or genes (annotation=mm10, GRCh38, a GTF ...)",
+    )
