@@ -235,12 +235,13 @@ DATASETS: tuple[DatasetSpec, ...] = (
         name="snareseq_chen2019",
         summary="SNARE-seq adult mouse cortex (Chen 2019): RNA (1,677 genes) + ATAC (25,734 mm10 peaks), 10,309 cells, 23 types",
         target=f"{LOADERS}:load_snareseq_chen2019",
-        tasks=("modality_prediction", "modality_matching", "joint_embedding"),
+        tasks=("modality_prediction", "modality_matching", "joint_embedding", "multiomics_integration"),
         description=(
             "RNA and chromatin accessibility of the same cells (GEO GSE126074, AdBrainCortex; the features scMoMaT selected). "
             "X on the challenge's scales (RNA log1p(counts / size factor), ATAC binarised), counts in layers['counts']; 12 "
             "library batches in obs['batch']. Prediction and matching hold out whole libraries (09J, 09K, 09L: 2,465 cells) "
-            "as the challenge held out donors."
+            "as the challenge held out donors. Multi-omics integration treats the two modalities as unpaired (the pairing "
+            "only scores FOSCTTM); the peaks are mm10 (annotation='mm10')."
         ),
         citation="Chen, Lake & Zhang (2019) High-throughput sequencing of the transcriptome and chromatin accessibility in the same cell. Nat Biotechnol 37:1452-1457",
         files=(

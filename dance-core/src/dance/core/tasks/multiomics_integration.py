@@ -98,6 +98,10 @@ class MultiomicsIntegration(TaskContract):
             position = {name: j for j, name in enumerate(mod2.obs_names)}
             partner = np.array([position[name] for name in data.mod1.obs_names])
             mod2.obs_names = [f"unpaired_{j}" for j in range(mod2.n_obs)]
+            if labels2 is None and labels1 is not None:
+                # paired data label one modality's cells: the other's are their partners' labels
+                labels2 = np.empty(mod2.n_obs, dtype=object)
+                labels2[partner] = labels1
         if partner is None and (labels1 is None or labels2 is None):
             return Modalities(mod1, mod2, data.names), None
         return Modalities(mod1, mod2, data.names), MultiomicsTruth(partner, labels1, labels2)

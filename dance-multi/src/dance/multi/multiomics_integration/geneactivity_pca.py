@@ -28,6 +28,11 @@ class GeneActivityPCA(MultiomicsIntegrationModel):
         n_comps: int = Field(30, ge=2)
         upstream: int = Field(2000, ge=0, description="promoter length before the TSS, in bases")
         n_top_genes: int = Field(2000, ge=10, description="most variable shared genes used")
+        annotation: str | None = Field(
+            None,
+            description="gene coordinates in the peaks' genome build: a build (GRCh38, GRCm39, mm10) or a GTF / GFF3 / BED / table "
+            "file; None: the build in mod2.uns['genome'] (or mod1's), else GRCh38",
+        )
 
     def _log_normalised(self, matrix: Any) -> np.ndarray:
         x = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix, dtype=np.float64)
@@ -39,14 +44,18 @@ class GeneActivityPCA(MultiomicsIntegrationModel):
         from sklearn.decomposition import PCA
 
         from dance.core.validation import counts_matrix
-        from dance.multi.features import gene_activity, load_gene_table
+        from dance.multi.features import gene_activity
+        from dance.multi.genomes import read_annotation
 
-        activity = gene_activity(data.mod2, load_gene_table(), upstream=self.params.upstream, keys=self.keys)
+        build = self.params.annotation or _genome_of(data) or "GRCh38"
+        genes = read_annotation(build).dropna(subset=["chrom", "start", "end"]).drop_duplicates("gene_name")
+        activity = gene_activity(data.mod2, genes, upstream=self.params.upstream, keys=self.keys)
         rna_counts = counts_matrix(data.mod1, self.keys, role="mod1")
         shared = data.mod1.var_names.intersection(activity.var_names)
         if len(shared) < 2:
             raise DanceInputError(
-                f"only {len(shared)} gene(s) of mod1 have gene activity in mod2; mod1.var_names must be gene symbols of GRCh38",
+                f"only {len(shared)} gene(s) of mod1 have gene activity in mod2 with the {build} annotation; mod1.var_names must be "
+                "gene symbols of the peaks' genome build (set annotation=)",
                 field="mod1.var_names",
             )
         rna = self._log_normalised(rna_counts)[:, data.mod1.var_names.get_indexer(shared)]
@@ -64,7 +73,16 @@ class GeneActivityPCA(MultiomicsIntegrationModel):
         n = int(min(self.params.n_comps, joint.shape[1] - 1, joint.shape[0] - 1))
         embedding = PCA(n_components=n, random_state=self.seed).fit_transform(joint).astype(np.float32)
         self.embeddings_ = (embedding[: data.mod1.n_obs], embedding[data.mod1.n_obs :])
-        self.notes_ = {"shared_genes": int(rna.shape[1])}
+        self.notes_ = {"shared_genes": int(rna.shape[1]), "annotation": str(build)}
 
     def _predict(self, data: Any) -> Any:
         return self.embeddings_
+
+
+def _genome_of(data: Any) -> str | None:
+    """The genome build a dataset names in ``uns['genome']`` (peaks first)."""
+    for adata in (data.mod2, data.mod1):
+        value = adata.uns.get("genome")
+        if isinstance(value, str) and value:
+            return value
+    return None
