@@ -193,7 +193,7 @@ def test_multiomics_holdout_hides_the_pairing_and_mod2_labels():
 def test_paired_data_labelled_in_one_modality_score_label_transfer_through_the_pairing():
     data = synthetic_data("multiomics_integration")
     del data.mod2.obs["cell_type"]
-    view, truth = contract("multiomics_integration").holdout(data, KEYS, seed=0)
+    _view, truth = contract("multiomics_integration").holdout(data, KEYS, seed=0)
     expected = data.mod1.obs["cell_type"].astype(str).to_numpy()[np.argsort(truth.partner)]
     assert list(truth.labels2) == list(expected)
 
