@@ -90,3 +90,19 @@ def test_the_simple_likelihoods_equal_torch_distributions():
     assert torch.allclose(gaussian_log_likelihood(x, loc, scale), Normal(loc, scale).log_prob(x), atol=1e-6)
     assert torch.allclose(laplace_log_likelihood(x, loc, scale), Laplace(loc, scale).log_prob(x), atol=1e-6)
     assert torch.allclose(gaussian_log_likelihood(x, loc), Normal(loc, 1.0).log_prob(x), atol=1e-6)
+
+
+def test_expected_log1p_nb_matches_the_distributions_mean_of_log1p():
+    from scipy import stats
+
+    from dance.nn.likelihoods import expected_log1p_nb
+
+    mu = torch.tensor([0.01, 0.3, 2.0, 15.0, 40.0, 500.0], dtype=torch.float64)
+    theta = torch.tensor([0.5, 2.0, 10.0, 1.0, 5.0, 20.0], dtype=torch.float64)
+    got = expected_log1p_nb(mu, theta)
+    for m, t, value in zip(mu.tolist(), theta.tolist(), got.tolist(), strict=True):
+        k = np.arange(0, 20_000)
+        expected = float((np.log1p(k) * stats.nbinom.pmf(k, t, t / (t + m))).sum())
+        assert abs(value - expected) < 2e-3 * max(1.0, expected), (m, t, value, expected)
+    # below log1p of the mean (Jensen), as the scored scale needs
+    assert torch.all(got < torch.log1p(mu))

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "bernoulli_log_likelihood",
+    "expected_log1p_nb",
     "gaussian_log_likelihood",
     "laplace_log_likelihood",
     "nb_log_likelihood",
@@ -57,6 +58,46 @@ def _nonzero_index(x: torch.Tensor) -> torch.Tensor:
 
 def _take(t: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return t.reshape(-1).index_select(0, index)
+
+
+def expected_log1p_nb(
+    mu: torch.Tensor, theta: torch.Tensor, *, max_counts: tuple[int, ...] = (16, 64, 1024), chunk_elements: int = 2**16
+) -> torch.Tensor:
+    """``E[log(1 + X)]`` for ``X ~ NB(mu, theta)``, elementwise: the prediction that minimises the
+    squared error on the ``log1p`` scale that expression is scored on, which ``log1p(mu)`` is not
+    (by Jensen's inequality it lies above it: on SNARE-seq's genes the training cells'
+    ``log1p(mean)`` scores RMSE 0.2147 against 0.2074 for the mean of ``log1p``).
+
+    Exact where ``X`` almost surely stays below a bound (``mu`` plus 6 standard deviations below
+    the first of ``max_counts`` that holds it): the sum of ``log(1 + k) P(X = k)`` over the counts
+    below the bound. Elsewhere (very large means) the second-order delta method,
+    ``log1p(mu) - var / (2 (1 + mu)^2)`` with ``var = mu + mu^2 / theta``. Computed in chunks of
+    ``chunk_elements`` entries.
+    """
+    mu, theta = torch.broadcast_tensors(mu, theta)
+    flat_mu, flat_theta = mu.reshape(-1), theta.reshape(-1).clamp_min(EPS)
+    variance = flat_mu + flat_mu**2 / flat_theta
+    result = torch.log1p(flat_mu) - variance / (2 * (1 + flat_mu) ** 2)
+    reach = flat_mu + 6 * variance.sqrt()
+    lower = 0.0
+    for bound in max_counts:
+        index = ((reach >= lower) & (reach < bound)).nonzero().squeeze(1)
+        lower = float(bound)
+        k = torch.arange(bound, dtype=mu.dtype, device=mu.device)
+        log1p_k = torch.log1p(k)
+        step = max(1, chunk_elements * 64 // bound)
+        for start in range(0, index.numel(), step):
+            rows = index[start : start + step]
+            m, t = flat_mu[rows, None], flat_theta[rows, None]
+            log_pmf = (
+                torch.lgamma(k + t)
+                - torch.lgamma(t)
+                - torch.lgamma(k + 1)
+                + t * (torch.log(t) - torch.log(t + m + EPS))
+                + k * (torch.log(m + EPS) - torch.log(t + m + EPS))
+            )
+            result[rows] = (torch.exp(log_pmf) * log1p_k).sum(dim=1)
+    return result.reshape(mu.shape)
 
 
 def poisson_log_likelihood(x: torch.Tensor, rate: torch.Tensor, eps: float = EPS) -> torch.Tensor:

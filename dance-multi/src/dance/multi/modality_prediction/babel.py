@@ -56,8 +56,9 @@ class Babel(ModalityPredictionModel):
     epochs (40 when a modality is peaks, to fit 10 minutes on two CPU cores); the validation cells are a seeded 15 % of the training cells (the authors hold out
     Leiden clusters).
 
-    Prediction translates the source modality: expression as ``log1p`` of the decoded mean per
-    size factor (the challenge's scale of ``log1p(counts / size factor)``), peaks as the decoded
+    Prediction translates the source modality: expression as the expected ``log1p`` of the decoded
+    negative binomial for a size factor of 1 (the challenge's scale is ``log1p(counts / size
+    factor)``; ``log1p`` of the mean would lie above it), peaks as the decoded
     probability, proteins as decoded. Deviations from the authors: all chromosomes are kept
     (they drop sex chromosomes and filter peaks), their expression model behind the protein
     decoder was trained with ATAC (ours on the expression alone: CITE-seq has no peaks),
@@ -231,6 +232,7 @@ class Babel(ModalityPredictionModel):
         import torch
 
         from dance.nn.data import RowMatrix
+        from dance.nn.likelihoods import expected_log1p_nb
 
         kinds = self._kinds(data)
         if kinds != tuple(self.kinds_):
@@ -252,9 +254,11 @@ class Babel(ModalityPredictionModel):
         with torch.no_grad():
             for start in range(0, source.n, 2048):
                 z = self.module_.encode(source[slice(start, min(start + 2048, source.n))], 0)
-                out, _ = self.module_.decode(z, 1)
+                out, theta = self.module_.decode(z, 1)
                 if kinds[1] == "gex":
-                    out = torch.log1p(out)
+                    # the expected log1p of the decoded NB, the scale expression is scored on (log1p of
+                    # its mean lies above it: SNARE-seq ATAC -> RNA RMSE 0.2144 that way)
+                    out = expected_log1p_nb(out, theta)
                 elif kinds[1] == "atac":
                     out = torch.sigmoid(out)
                 outputs.append(out.cpu().numpy())

@@ -147,8 +147,9 @@ class ScMM(ModalityPredictionModel):
 
     Prediction uses the mean, not a sample (DANCE's port scores one random draw): the source
     modality's posterior mean is decoded into the target's distribution, whose mean is put on
-    the challenge's scale for the training cells' mean library size -- expression
-    ``log1p(mean counts / size factor)``, proteins the CLR of the mean counts, peaks the
+    the challenge's scale for the training cells' mean library size -- expression the expected
+    ``log1p(counts / size factor)`` under the negative binomial (not ``log1p`` of its mean, which
+    lies above it), proteins the CLR of the mean counts, peaks the
     probability of at least one read. Every modality needs counts (``layers['counts']``; peaks
     may be binary).
     """
@@ -177,6 +178,7 @@ class ScMM(ModalityPredictionModel):
         from dance.multi.modality_prediction.scmm_module import SCALE_FACTOR
         from dance.multi.scales import clr_seurat
         from dance.nn.data import RowMatrix
+        from dance.nn.likelihoods import expected_log1p_nb
 
         mod1 = data.mod1 if self.source_features_ is None else data.mod1[:, self.source_features_]
         source = RowMatrix(scmm_counts(mod1, self.kinds_[0], self.keys.counts_layer, self.name), self.device_)
@@ -190,12 +192,16 @@ class ScMM(ModalityPredictionModel):
                 if self.kinds_[1] == "atac":
                     no_read = (1 - p) ** total
                     value = (1 - gate) * (1 - no_read) if gate is not None else 1 - no_read
+                elif self.kinds_[1] == "gex":
+                    # the expected log1p of the negative binomial (size factor 1 at the mean library
+                    # size): the scale expression is scored on, below log1p of the mean
+                    value = expected_log1p_nb(total * p / (1 - p), total)
                 else:
                     value = total * p / (1 - p)  # negative binomial mean for a library of the mean size
                 outputs.append(value.cpu().numpy())
         prediction = np.vstack(outputs).astype(np.float64)
         if self.kinds_[1] == "gex":
-            return np.log1p(prediction).astype(np.float32)  # size factor 1 at the mean library size
+            return prediction.astype(np.float32)
         if self.kinds_[1] == "adt":
             return clr_seurat(prediction)
         return prediction.astype(np.float32)
