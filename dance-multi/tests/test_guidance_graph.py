@@ -160,3 +160,11 @@ def test_the_registered_transform_writes_coordinates_the_graph_then_reads():
     assert placed_peaks.var["chromStart"].tolist() == [19_000, 60_500]
     graph = guidance_graph(placed_rna, placed_peaks)  # no annotation needed now
     assert pairs(graph) == {("Plus", "chr1:19000-19500"), ("Minus", "chr1:60500-61000")}
+
+
+def test_features_reachable_from_chosen_genes():
+    rna = modality(["Plus", "Minus", "Far"])
+    peaks = modality(["chr1:19000-19500", "chr1:60500-61000", "chr2:5500-5600"])
+    graph = guidance_graph(rna, peaks, annotation=GENES)
+    reached = graph.reachable_from(["Plus", "Far", "NotAGene"])
+    assert [f for f, r in zip(graph.features, reached, strict=True) if r] == ["Plus", "Far", "chr1:19000-19500", "chr2:5500-5600"]

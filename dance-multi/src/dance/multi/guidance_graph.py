@@ -99,6 +99,19 @@ class GuidanceGraph:
             }
         )
 
+    def reachable_from(self, genes: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Boolean mask over ``features``: the given genes and every feature linked to one of them
+        (scglue's ``propagate_highly_variable``: the peaks near highly variable genes are the
+        peaks GLUE trains on)."""
+        names = pd.Index(self.features)
+        found = names.get_indexer(pd.Index(genes))
+        start = np.zeros(len(names), dtype=bool)
+        start[found[found >= 0]] = True
+        reached = start.copy()
+        forward = self.kind == "fwd"
+        reached[self.target[forward][start[self.source[forward]]]] = True
+        return reached
+
     def to_networkx(self) -> Any:
         """The graph as scglue builds it: a ``networkx.MultiDiGraph`` with ``weight``, ``sign`` and
         ``type`` edge attributes (for code written against scglue)."""
