@@ -11,4 +11,11 @@ MODELS: tuple[ModelSpec, ...] = (
         citation="Stuart et al. (2019) Comprehensive integration of single-cell data. Cell 177:1888-1902",
         default=True,
     ),
+    ModelSpec(
+        name="glue",
+        task="multiomics_integration",
+        target="dance.multi.multiomics_integration.glue:GLUE",
+        summary="GLUE: graph-linked unified embedding of unpaired RNA and ATAC through a gene-peak guidance graph",
+        citation="Cao & Gao (2022) Multi-omics single-cell data integration and regulatory inference with graph-linked embedding. Nat Biotechnol 40:1458-1466",
+    ),
 )

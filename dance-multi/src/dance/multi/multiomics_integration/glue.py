@@ -1,0 +1,431 @@
+"""GLUE: unpaired RNA and ATAC integration through a guidance graph of gene-peak links."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import Field
+
+from dance.core.errors import DanceInputError
+from dance.core.models.base import ModelParams
+from dance.core.tasks.multiomics_integration import MultiomicsIntegrationModel
+
+
+def scglue_lsi(counts: Any, n_components: int, seed: int) -> np.ndarray:
+    """scglue's ``lsi`` (``scglue.data.lsi``, the tutorial's 100 components, ``n_iter=15``): TF-IDF,
+    rows L1-normalised, ``log1p(x * 1e4)``, the left singular vectors of a randomised SVD, then each
+    cell's vector standardised."""
+    from sklearn.preprocessing import normalize
+    from sklearn.utils.extmath import randomized_svd
+
+    x = sp.csr_matrix(counts, dtype=np.float64)
+    idf = x.shape[0] / np.clip(np.asarray(x.sum(axis=0)).ravel(), 1e-12, None)
+    tf = normalize(x, norm="l1", axis=1)
+    tfidf = normalize(tf @ sp.diags(idf), norm="l1", axis=1).tocsr()
+    tfidf.data = np.log1p(tfidf.data * 1e4)
+    u = randomized_svd(tfidf, n_components, n_iter=15, random_state=seed)[0]
+    u = u - u.mean(axis=1, keepdims=True)
+    return (u / np.clip(u.std(axis=1, ddof=1, keepdims=True), 1e-12, None)).astype(np.float32)
+
+
+def scglue_pca(counts: Any, n_components: int, seed: int) -> np.ndarray:
+    """The tutorial's RNA representation: ``normalize_total``, ``log1p``, ``scale`` (clipped at 10),
+    PCA (``n_components``)."""
+    from sklearn.decomposition import PCA
+
+    x = np.asarray(sp.csr_matrix(counts, dtype=np.float64).todense())
+    totals = np.clip(x.sum(axis=1, keepdims=True), 1e-12, None)
+    x = np.log1p(x / totals * np.median(totals))
+    sd = x.std(axis=0)
+    x = np.clip((x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0), None, 10)
+    n = int(min(n_components, x.shape[0] - 1, x.shape[1] - 1))
+    return PCA(n_components=n, random_state=seed).fit_transform(x).astype(np.float32)
+
+
+def balancing_weights(
+    embeddings: list[np.ndarray], *, resolution: float = 1.0, cutoff: float = 0.5, power: float = 4.0, seed: int = 0
+) -> list[np.ndarray]:
+    """scglue's ``estimate_balancing_weight``: Leiden clusters of each modality's cells (cosine
+    kNN graph), clusters of one modality weighted by how similar (cosine of centroids, below
+    ``cutoff`` set to 0, to the ``power``) they are to the other modality's clusters, divided by
+    their size; per cell, normalised to mean 1. The discriminator weighs cells by them, so cell
+    types present in one modality only are not forced onto the other."""
+    from dance.core.community import communities
+    from dance.core.neighbors import knn_graph_matrices
+
+    labels, centroids = [], []
+    for embedding in embeddings:
+        # cosine neighbours as scglue (sc.pp.neighbors(metric="cosine")): euclidean on unit vectors ranks alike
+        unit = embedding / np.clip(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12, None)
+        _, connectivities = knn_graph_matrices(unit.astype(np.float32), 15, seed=seed)
+        codes = np.unique(communities(connectivities, method="leiden", resolution=resolution, seed=seed), return_inverse=True)[1]
+        labels.append(codes)
+        means = np.vstack([embedding[codes == c].mean(axis=0) for c in range(codes.max() + 1)])
+        centroids.append(means / np.clip(np.linalg.norm(means, axis=1, keepdims=True), 1e-12, None))
+    weights = []
+    for i, codes in enumerate(labels):
+        others = [c for j, c in enumerate(centroids) if j != i]
+        similarity = np.hstack([centroids[i] @ other.T for other in others])
+        similarity = np.where(similarity < cutoff, 0.0, similarity) ** power
+        sizes = np.bincount(codes)
+        per_cluster = similarity.sum(axis=1) / sizes
+        cell = per_cluster[codes]
+        weights.append((cell / cell.mean() if cell.mean() > 0 else np.ones_like(cell)).astype(np.float32))
+    return weights
+
+
+class GLUE(MultiomicsIntegrationModel):
+    """GLUE (Cao & Gao 2022, "Multi-omics single-cell data integration and regulatory inference
+    with graph-linked embedding", Nat Biotechnol 40:1458), as scglue 0.4.1 builds and trains it.
+
+    Data: the 2,000 most variable genes (Seurat v3 on counts) and the peaks they reach in the
+    guidance graph (:func:`dance.multi.guidance_graph.guidance_graph`: gene body + 2 kb promoter
+    overlaps, in the peaks' genome build); encoders read 100 PCA components of the expression and
+    100 LSI components of the peaks (scglue's tutorial); decoders model both modalities' counts with
+    negative binomials (:mod:`~dance.multi.multiomics_integration.glue_module`), with the batch as
+    a decoder covariate when ``obs[batch_key]`` is present.
+
+    Training (scglue's ``fit_SCGLUE``): per minibatch of 128 cells of each modality (the smaller
+    modality cycled) a discriminator step (RMSprop, lr 2e-3, on ``lam_align x`` the weighted
+    cross-entropy of the modality from the cells' latent means) and a VAE step (RMSprop, lr 2e-3, on
+    the negative ELBOs of both modalities + ``lam_graph x`` the graph's (positive edges drawn by
+    weight, 10 negatives each drawn by degree) minus ``lam_align x`` the discriminator loss); the
+    number of epochs, the alignment burn-in (noise on the discriminator's input, fading out), the
+    learning-rate patience and the early-stopping patience follow scglue's AUTO rules from the
+    minibatches per epoch; early stopping on a seeded 10 % of the cells, only after the burn-in and
+    a first learning-rate reduction, best weights kept. Two stages: pretraining (the
+    discriminator's input always noised), balancing weights from Leiden clusters of the pretrained
+    embedding, then fine-tuning from the pretrained weights with the discriminator weighing cells
+    by them.
+
+    Deviations: early stopping keeps the best validation epoch over the whole stage (scglue only
+    after its burn-in); validation rows of the larger modality map to the smaller by their index
+    modulo its size, as the training rows do.
+    """
+
+    name = "glue"
+    transductive = True
+    needs_counts = True
+
+    class Params(ModelParams):
+        annotation: str | None = Field(
+            None,
+            description="gene coordinates in the peaks' build: GRCh38, GRCm39, mm10 or a GTF / GFF3 / BED / table; None: uns['genome']",
+        )
+        n_top_genes: int = Field(2000, ge=10, description="most variable genes (Seurat v3 on counts; scglue's tutorial: 2,000)")
+        n_components: int = Field(100, ge=2, description="PCA / LSI components the encoders read (tutorial: 100)")
+        latent: int = Field(50, ge=2, description="latent dimensions (scglue: 50)")
+        hidden: int = Field(256, ge=4, description="hidden units (scglue: 256)")
+        depth: int = Field(2, ge=1, description="hidden layers (scglue: 2)")
+        dropout: float = Field(0.2, ge=0, lt=1, description="dropout (scglue: 0.2)")
+        lam_kl: float = Field(1.0, ge=0, description="weight of the KL terms")
+        lam_graph: float = Field(0.02, ge=0, description="weight of the graph ELBO")
+        lam_align: float = Field(0.05, ge=0, description="weight of the adversarial alignment")
+        learning_rate: float = Field(2e-3, gt=0, description="RMSprop learning rate (scglue: 2e-3)")
+        batch_size: int = Field(128, ge=8, description="cells of each modality per step (scglue: 128)")
+        neg_samples: int = Field(10, ge=1, description="negative edges per positive edge")
+        validation_fraction: float = Field(0.1, gt=0, lt=0.5, description="cells held out for early stopping (scglue: 0.1)")
+        max_epochs: int | None = Field(None, ge=1, description="most epochs of each stage; None: scglue's AUTO rule")
+        promoter: int = Field(2000, ge=0, description="bases upstream of each gene linked to its peaks")
+        balance_resolution: float = Field(1.0, gt=0, description="Leiden resolution of the balancing weights")
+        balance_cutoff: float = Field(0.5, ge=0, le=1, description="cluster cosine similarity below which clusters do not balance")
+        balance_power: float = Field(4.0, gt=0, description="power of the cluster similarities")
+
+    quick_params = {"max_epochs": 2, "n_components": 8, "latent": 4, "hidden": 16, "batch_size": 16, "n_top_genes": 50}
+
+    def _fit(self, data: Any) -> None:
+        from dance.core.validation import counts_matrix
+        from dance.multi.features import most_variable_counts
+        from dance.multi.guidance_graph import guidance_graph
+
+        p = self.params
+        rna_counts = sp.csr_matrix(counts_matrix(data.mod1, self.keys, role="mod1"), dtype=np.float32)
+        atac_counts = sp.csr_matrix(counts_matrix(data.mod2, self.keys, role="mod2"), dtype=np.float32)
+        genes = most_variable_counts(rna_counts, p.n_top_genes, role="mod1")
+        annotation = p.annotation or _genome_of(data)
+        # every gene first, so that the build check counts the peaks any gene reaches
+        full = guidance_graph(data.mod1, data.mod2, annotation=annotation, promoter=p.promoter)
+        reached = full.reachable_from(data.mod1.var_names[genes])[data.mod1.n_vars :]
+        peaks = np.flatnonzero(reached)
+        if peaks.size == 0:
+            raise DanceInputError(
+                "no peak of mod2 lies on or near a highly variable gene of mod1; check the annotation's build", field="annotation"
+            )
+        graph = guidance_graph(data.mod1[:, genes], data.mod2[:, peaks], annotation=annotation, promoter=p.promoter)
+        self.genes_ = [str(g) for g in data.mod1.var_names[genes]]
+        self.peaks_ = [str(g) for g in data.mod2.var_names[peaks]]
+        counts = [rna_counts[:, genes], atac_counts[:, peaks]]
+        representations = [scglue_pca(rna_counts[:, genes], p.n_components, self.seed), scglue_lsi(atac_counts, p.n_components, self.seed)]
+        batches = [self._batch_codes(data.mod1), self._batch_codes(data.mod2)]
+        self.graph_ = graph
+        self.embeddings_, self.feature_embeddings_, notes = _train(self, graph, counts, representations, batches)
+        self.notes_ = {
+            "glue_genes": len(genes),
+            "glue_peaks": int(peaks.size),
+            "glue_graph_edges": int((graph.kind == "fwd").sum()),
+            "glue_annotation": str(annotation),
+            **notes,
+        }
+
+    def _batch_codes(self, adata: Any) -> np.ndarray:
+        key = self.keys.batch_key
+        if key and key in adata.obs.columns:
+            return np.unique(adata.obs[key].astype(str).to_numpy(), return_inverse=True)[1].astype(np.int64)
+        return np.zeros(adata.n_obs, dtype=np.int64)
+
+    def _predict(self, data: Any) -> Any:
+        return self.embeddings_
+
+
+def _genome_of(data: Any) -> str:
+    """The build named in ``uns['genome']`` (peaks first), else GRCh38 (as the gene-activity baseline)."""
+    for adata in (data.mod2, data.mod1):
+        value = adata.uns.get("genome")
+        if isinstance(value, str) and value:
+            return value
+    return "GRCh38"
+
+
+def _auto_schedule(n_max: int, batch_size: int, validation_fraction: float, lr: float) -> dict[str, int]:
+    """scglue's AUTO rules from the minibatches per epoch (``SCGLUEModel.fit``)."""
+    per_epoch = max(n_max * (1 - validation_fraction) / batch_size, 1.0)
+    return {
+        "align_burnin": max(math.ceil(8 / lr / per_epoch), 8),
+        "max_epochs": max(math.ceil(48 / lr / per_epoch), 48),
+        "patience": max(math.ceil(4 / lr / per_epoch), 4),
+        "reduce_lr_patience": max(math.ceil(2 / lr / per_epoch), 2),
+    }
+
+
+def _train(
+    model: GLUE, graph: Any, counts: list[Any], representations: list[np.ndarray], batches: list[np.ndarray]
+) -> tuple[Any, np.ndarray, dict[str, Any]]:
+    """Pretrain, balancing weights, fine-tune; returns each modality's embedding, the feature
+    embeddings and notes."""
+    import torch
+
+    from dance.multi.multiomics_integration.glue_module import GLUEModule
+    from dance.nn.data import AlignedRows, predict_in_batches, torch_generator
+    from dance.nn.trainer import Trainer
+
+    p = model.params
+    device = model.device_
+    sizes = [c.shape[0] for c in counts]
+    widths = [c.shape[1] for c in counts]
+    slices = [slice(sum(widths[:i]), sum(widths[: i + 1])) for i in range(len(widths))]
+    module = GLUEModule(
+        [r.shape[1] for r in representations],
+        slices,
+        len(graph.features),
+        [int(b.max()) + 1 for b in batches],
+        latent=p.latent,
+        hidden=p.hidden,
+        depth=p.depth,
+        dropout=p.dropout,
+    ).to(device)
+    rows = [AlignedRows(r, c, device=device) for r, c in zip(representations, counts, strict=True)]
+    batch_tensors = [torch.as_tensor(b, device=device) for b in batches]
+    propagation = _propagation(graph, device)
+    sampler = _EdgeSampler(graph, p.neg_samples, seed=model.seed)
+    schedule = _auto_schedule(max(sizes), p.batch_size, p.validation_fraction, p.learning_rate)
+    epochs = p.max_epochs or schedule["max_epochs"]
+    history: dict[str, Any] = {}
+    weights = [torch.ones(n, device=device) for n in sizes]
+    notes: dict[str, Any] = {"glue_auto_schedule": schedule}
+    for stage_name, burnin in (("pretrain", None), ("finetune", schedule["align_burnin"])):
+        trainer = Trainer(model.name, seed=model.seed + (stage_name == "finetune"), device=device, generator=torch_generator(model.seed))
+        result = _fit_stage(
+            trainer, stage_name, module, rows, batch_tensors, propagation, sampler, weights, sizes, epochs, burnin, schedule, p
+        )
+        history.update(trainer.history)
+        notes[f"glue_{stage_name}_epochs"] = result.epochs
+        if stage_name == "pretrain":
+            module.eval()
+            with torch.no_grad():
+                embedded = [
+                    predict_in_batches(lambda index, k=k: module.encoders[k](rows[k][index][0]).mean, sizes[k]).cpu().numpy()
+                    for k in range(len(sizes))
+                ]
+            balanced = balancing_weights(
+                embedded, resolution=p.balance_resolution, cutoff=p.balance_cutoff, power=p.balance_power, seed=model.seed
+            )
+            weights = [torch.as_tensor(w, device=device) for w in balanced]
+    module.eval()
+    with torch.no_grad():
+        embeddings = tuple(
+            predict_in_batches(lambda index, k=k: module.encoders[k](rows[k][index][0]).mean, sizes[k]).cpu().numpy()
+            for k in range(len(sizes))
+        )
+        features = module.graph_encoder(propagation).mean.cpu().numpy()
+    model.module_ = module
+    model.training_history_ = history
+    return embeddings, features, notes
+
+
+def _propagation(graph: Any, device: Any) -> Any:
+    """The graph encoder's propagation: ``A[t, s] = sign * w / sqrt(weighted in-degree of t)``
+    over every edge (forward, reverse, self-loops)."""
+    import torch
+
+    n = len(graph.features)
+    weight = graph.weight.astype(np.float64)
+    in_degree = np.bincount(graph.target, weights=weight, minlength=n)
+    values = graph.sign * weight / np.sqrt(np.clip(in_degree[graph.target], 1e-12, None))
+    index = torch.as_tensor(np.vstack([graph.target, graph.source]), dtype=torch.int64)
+    return torch.sparse_coo_tensor(index, torch.as_tensor(values, dtype=torch.float32), (n, n), check_invariants=True).coalesce().to(device)
+
+
+class _EdgeSampler:
+    """scglue's ``GraphDataset``: positive edges drawn with replacement in proportion to their
+    weight, ``round(sum of weights)`` per epoch in 32 batches; for each, ``neg_samples`` negatives
+    with the same source and sign and a target drawn in proportion to the vertices' degree
+    (self-loops left out), redrawn while they hit an existing edge."""
+
+    def __init__(self, graph: Any, neg_samples: int, seed: int) -> None:
+        self.source, self.target, self.sign = graph.source, graph.target, graph.sign.astype(np.int64)
+        weight = graph.weight.astype(np.float64)
+        self.probability = weight / weight.sum()
+        self.n = len(graph.features)
+        non_loop = graph.kind != "loop"
+        degree = np.bincount(self.source[non_loop], weights=weight[non_loop], minlength=self.n) + np.bincount(
+            self.target[non_loop], weights=weight[non_loop], minlength=self.n
+        )
+        self.vertex_probability = degree / degree.sum() if degree.sum() > 0 else np.full(self.n, 1.0 / self.n)
+        self.existing = np.unique(self._key(self.source, self.target, self.sign))
+        self.per_batch = max(1, math.ceil(round(weight.sum()) / 32))
+        self.neg_samples = neg_samples
+        self.rng = np.random.default_rng(seed)
+
+    def _key(self, source: np.ndarray, target: np.ndarray, sign: np.ndarray) -> np.ndarray:
+        return (source.astype(np.int64) * self.n + target) * 2 + (sign > 0)
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(source, target, sign, label)`` of one batch of positive and negative edges."""
+        chosen = self.rng.choice(self.source.size, size=self.per_batch, p=self.probability)
+        source, target, sign = self.source[chosen], self.target[chosen], self.sign[chosen]
+        neg_source = np.repeat(source, self.neg_samples)
+        neg_sign = np.repeat(sign, self.neg_samples)
+        neg_target = self.rng.choice(self.n, size=neg_source.size, p=self.vertex_probability)
+        for _ in range(10):
+            clash = np.isin(self._key(neg_source, neg_target, neg_sign), self.existing)
+            if not clash.any():
+                break
+            neg_target[clash] = self.rng.choice(self.n, size=int(clash.sum()), p=self.vertex_probability)
+        label = np.concatenate([np.ones(source.size), np.zeros(neg_source.size)]).astype(np.float32)
+        return np.concatenate([source, neg_source]), np.concatenate([target, neg_target]), np.concatenate([sign, neg_sign]), label
+
+
+def _fit_stage(
+    trainer: Any,
+    name: str,
+    module: Any,
+    rows: list[Any],
+    batches: list[Any],
+    propagation: Any,
+    sampler: _EdgeSampler,
+    weights: list[Any],
+    sizes: list[int],
+    epochs: int,
+    burnin: int | None,
+    schedule: dict[str, int],
+    p: Any,
+) -> Any:
+    """One stage: the discriminator step and the VAE step on every minibatch, scglue's learning-rate
+    plateau and early-stopping rules in the epoch hook."""
+    import torch
+    import torch.nn.functional as F
+    from torch.distributions import Normal, kl_divergence
+
+    from dance.nn.likelihoods import nb_log_likelihood
+    from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage
+
+    n_max = max(sizes)
+    vae_optimizer = torch.optim.RMSprop(module.vae_parameters(), lr=p.learning_rate)
+    dsc_optimizer = torch.optim.RMSprop(module.discriminator.parameters(), lr=p.learning_rate)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(vae_optimizer, mode="min", factor=0.1, patience=schedule["reduce_lr_patience"])
+    state = {"epoch": 0}
+    prior = Normal(0.0, 1.0)
+
+    def anneal() -> float:
+        if burnin is None:
+            return 1.0
+        return max(1.0 - state["epoch"] / burnin, 0.0)
+
+    def indices(batch: Batch, k: int) -> torch.Tensor:
+        index = torch.arange(n_max, device=batches[k].device) if batch.index is None else torch.as_tensor(batch.index)
+        return index % sizes[k]
+
+    def discriminator_loss(u_means: list[torch.Tensor], cells: list[torch.Tensor]) -> torch.Tensor:
+        u = torch.cat(u_means)
+        if anneal() > 0:
+            u = u + torch.randn_like(u) * u.std(dim=0, keepdim=True).detach() * 1.5 * anneal()
+        target = torch.cat([torch.full((len(m),), k, device=u.device, dtype=torch.int64) for k, m in enumerate(u_means)])
+        weight = torch.cat([weights[k][cells[k]] for k in range(len(cells))])
+        return (weight * F.cross_entropy(module.discriminator(u), target, reduction="none")).sum() / len(target)
+
+    def dsc_step(batch: Batch) -> dict[str, torch.Tensor]:
+        cells = [indices(batch, k) for k in range(len(sizes))]
+        with torch.no_grad():
+            means = [module.encoders[k](rows[k][cells[k]][0]).mean for k in range(len(sizes))]
+        return {"loss": p.lam_align * discriminator_loss(means, cells)}
+
+    def vae_step(batch: Batch) -> dict[str, torch.Tensor]:
+        cells = [indices(batch, k) for k in range(len(sizes))]
+        v_posterior = module.graph_encoder(propagation)
+        v = v_posterior.rsample() if batch.training else v_posterior.mean
+        terms: dict[str, torch.Tensor] = {}
+        elbo = torch.zeros((), device=v.device)
+        means = []
+        for k in range(len(sizes)):
+            x_rep, x = rows[k][cells[k]]
+            q = module.encoders[k](x_rep)
+            u = q.rsample() if batch.training else q.mean
+            means.append(q.mean)
+            mu, theta = module.decoders[k](u, v[module.feature_slices[k]], batches[k][cells[k]], x.sum(dim=1, keepdim=True))
+            nll = -nb_log_likelihood(x, mu, theta).mean()
+            kl = kl_divergence(q, prior).sum(dim=1).mean() / x.shape[1]
+            terms[f"nll_{k + 1}"], terms[f"kl_{k + 1}"] = nll, kl
+            elbo = elbo + nll + p.lam_kl * kl
+        source, target, sign, label = (torch.as_tensor(a, device=v.device) for a in sampler.sample())
+        logits = sign * (v[source] * v[target]).sum(dim=1)
+        edge_nll = F.binary_cross_entropy_with_logits(logits, label, reduction="none")
+        positive = label > 0
+        graph_nll = (edge_nll[positive].mean() + edge_nll[~positive].mean()) / 2
+        graph_kl = kl_divergence(v_posterior, prior).sum(dim=1).mean() / v.shape[0]
+        vae = elbo + p.lam_graph * len(sizes) * (graph_nll + p.lam_kl * graph_kl)
+        dsc = discriminator_loss(means, cells)
+        terms.update(graph_nll=graph_nll, vae=vae, discriminator=dsc)
+        return {"loss": vae - p.lam_align * dsc, **terms}
+
+    stage = Stage(
+        name,
+        epochs=epochs,
+        n=n_max,
+        batch_size=p.batch_size,
+        min_batch_size=2,
+        steps=[OptimizerStep(dsc_optimizer, dsc_step, name="discriminator"), OptimizerStep(vae_optimizer, vae_step, name="generator")],
+        # tracks (and restores) the best validation VAE loss; stopping is scglue's rule below
+        early_stopping=EarlyStopping(fraction=p.validation_fraction, monitor="generator_vae", patience=10**9, restore_best=True),
+    )
+    watch = {"best": math.inf, "wait": 0, "reductions": 0}
+    gate = 0 if burnin is None else burnin
+
+    def on_epoch_end(epoch: int, terms: dict[str, float]) -> bool:
+        state["epoch"] = epoch + 1
+        if epoch + 1 < gate:
+            return False
+        value = terms["val_generator_vae"]
+        before = vae_optimizer.param_groups[0]["lr"]
+        plateau.step(value)
+        if vae_optimizer.param_groups[0]["lr"] < before:
+            watch["reductions"] += 1
+        if value < watch["best"]:
+            watch["best"], watch["wait"] = value, 0
+        else:
+            watch["wait"] += 1
+        return watch["reductions"] >= 1 and watch["wait"] >= schedule["patience"]
+
+    return trainer.fit(stage, module=module, on_epoch_end=on_epoch_end)
