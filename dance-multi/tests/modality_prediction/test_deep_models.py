@@ -93,3 +93,24 @@ def test_from_peaks_scmogcn_follows_the_authors_atac_command_and_every_model_sho
     assert result.notes["scmm_max_epochs"] == 10
     result = run("modality_prediction", "cmae", "bmmc_multiome", params={"patience": 1, "batch_size": 128}, write=False)
     assert result.notes["cmae_max_epochs"] == 4
+
+
+@pytest.mark.parametrize("name", ["babel", "scmm"])
+def test_expression_can_be_predicted_as_the_expected_log1p_of_the_negative_binomial(name):
+    """Proteins -> RNA on the starter: the expected log1p lies below log1p of the mean (Jensen)."""
+    import numpy as np
+
+    params = {"epochs": 2, "patience": 2}
+    outputs = []
+    for choice in ("log1p_mean", "expected_log1p"):
+        result = run(
+            "modality_prediction",
+            name,
+            "bmmc_cite",
+            modalities=("adt", "rna"),
+            params={**params, "expression_prediction": choice},
+            write=False,
+        )
+        outputs.append(np.asarray(result.adatas["output_mod2_pred"].X))
+    plugin_mean, expected = outputs
+    assert plugin_mean.shape == expected.shape and np.mean(expected <= plugin_mean + 1e-6) > 0.99

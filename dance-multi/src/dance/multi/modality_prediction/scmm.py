@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,6 +32,11 @@ class ScMMParams(ModelParams):
     kl_warmup: int = Field(50, ge=0, description="epochs of linear KL warm-up (authors: 50)")
     patience: int = Field(10, ge=1, description="epochs without a better validation loss before stopping (authors: 10)")
     validation_fraction: float = Field(0.1, gt=0, lt=0.5, description="training cells held out for early stopping")
+    expression_prediction: Literal["log1p_mean", "expected_log1p"] = Field(
+        "log1p_mean",
+        description="expression on the log1p scale: log1p of the decoded mean, or the expected log1p under the decoded negative "
+        "binomial (measured worse on PBMC 10k ADT -> RNA: 0.397 against 0.379)",
+    )
     peak_min_percentile: float = Field(
         0.75,
         ge=0,
@@ -147,9 +152,9 @@ class ScMM(ModalityPredictionModel):
 
     Prediction uses the mean, not a sample (DANCE's port scores one random draw): the source
     modality's posterior mean is decoded into the target's distribution, whose mean is put on
-    the challenge's scale for the training cells' mean library size -- expression the expected
-    ``log1p(counts / size factor)`` under the negative binomial (not ``log1p`` of its mean, which
-    lies above it), proteins the CLR of the mean counts, peaks the
+    the challenge's scale for the training cells' mean library size -- expression
+    ``log1p(mean counts / size factor)`` (or the expected ``log1p`` under the negative binomial
+    with ``expression_prediction="expected_log1p"``), proteins the CLR of the mean counts, peaks the
     probability of at least one read. Every modality needs counts (``layers['counts']``; peaks
     may be binary).
     """
@@ -192,16 +197,15 @@ class ScMM(ModalityPredictionModel):
                 if self.kinds_[1] == "atac":
                     no_read = (1 - p) ** total
                     value = (1 - gate) * (1 - no_read) if gate is not None else 1 - no_read
-                elif self.kinds_[1] == "gex":
-                    # the expected log1p of the negative binomial (size factor 1 at the mean library
-                    # size): the scale expression is scored on, below log1p of the mean
-                    value = expected_log1p_nb(total * p / (1 - p), total)
+                elif self.kinds_[1] == "gex" and self.params.expression_prediction == "expected_log1p":
+                    value = expected_log1p_nb(total * p / (1 - p), total)  # size factor 1 at the mean library size
                 else:
                     value = total * p / (1 - p)  # negative binomial mean for a library of the mean size
                 outputs.append(value.cpu().numpy())
         prediction = np.vstack(outputs).astype(np.float64)
         if self.kinds_[1] == "gex":
-            return prediction.astype(np.float32)
+            expected = self.params.expression_prediction == "expected_log1p"
+            return (prediction if expected else np.log1p(prediction)).astype(np.float32)  # size factor 1 at the mean library size
         if self.kinds_[1] == "adt":
             return clr_seurat(prediction)
         return prediction.astype(np.float32)
