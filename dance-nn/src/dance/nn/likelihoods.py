@@ -72,7 +72,8 @@ def expected_log1p_nb(
     the first of ``max_counts`` that holds it): the sum of ``log(1 + k) P(X = k)`` over the counts
     below the bound. Elsewhere (very large means) the second-order delta method,
     ``log1p(mu) - var / (2 (1 + mu)^2)`` with ``var = mu + mu^2 / theta``. Computed in chunks of
-    ``chunk_elements`` entries.
+    ``chunk_elements`` entries. BABEL and scMM offer it (``expression_prediction="expected_log1p"``);
+    with their fitted dispersions it was not uniformly better (docs/models/multimodal.md).
     """
     mu, theta = torch.broadcast_tensors(mu, theta)
     flat_mu, flat_theta = mu.reshape(-1), theta.reshape(-1).clamp_min(EPS)
