@@ -167,23 +167,17 @@ def gene_activity(atac: AnnData, genes: pd.DataFrame, *, upstream: int = 2000, k
             "end": [int(m.group("end")) for m in parsed],
         }
     )
-    region_start = np.where(genes["strand"] == "+", genes["start"] - upstream, genes["start"]).clip(0)
-    region_end = np.where(genes["strand"] == "+", genes["end"], genes["end"] + upstream)
-    rows, cols = [], []
-    for chrom, peak_group in peaks.groupby("chrom"):
-        order = peak_group.sort_values("start")
-        starts, ends, peak_idx = order["start"].to_numpy(), order["end"].to_numpy(), order.index.to_numpy()
-        running_end = np.maximum.accumulate(ends)  # monotone, so searchsorted finds every overlap candidate
-        gene_idx = np.flatnonzero(genes["chrom"].to_numpy() == chrom)
-        if not len(gene_idx):
-            continue
-        lo = np.searchsorted(running_end, region_start[gene_idx], side="right")
-        hi = np.searchsorted(starts, region_end[gene_idx], side="left")
-        for g, a, b in zip(gene_idx, lo, hi, strict=False):
-            for p in range(a, b):
-                if ends[p] > region_start[g]:
-                    rows.append(peak_idx[p])
-                    cols.append(g)
+    from dance.multi.guidance_graph import interval_links
+
+    plus = (genes["strand"] == "+").to_numpy()
+    regions = pd.DataFrame(
+        {
+            "chrom": genes["chrom"].to_numpy(),
+            "start": np.where(plus, genes["start"] - upstream, genes["start"]).clip(0),
+            "end": np.where(plus, genes["end"], genes["end"] + upstream),
+        }
+    )
+    cols, rows, _ = interval_links(regions, peaks)
     overlap = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(atac.n_vars, len(genes)))
     matrix, _ = _counts_or_x(atac, keys)
     activity = sp.csr_matrix(matrix, dtype=np.float32) @ overlap

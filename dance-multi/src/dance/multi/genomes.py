@@ -20,7 +20,7 @@ import pandas as pd
 from dance.core.errors import DanceInputError
 from dance.core.specs import DataFile
 
-__all__ = ["ANNOTATIONS", "ANNOTATION_COLUMNS", "PEAK_NAME", "annotation_file", "looks_like_ensembl", "read_annotation"]
+__all__ = ["ANNOTATIONS", "ANNOTATION_COLUMNS", "PEAK_NAME", "annotation_file", "genome_of", "looks_like_ensembl", "read_annotation"]
 
 #: the columns every reader returns
 ANNOTATION_COLUMNS = ("gene_id", "gene_name", "chrom", "start", "end", "strand")
@@ -211,6 +211,16 @@ def _attributes(text: str, gtf: bool) -> dict[str, str]:
         return dict(_GTF_ATTRIBUTE.findall(text))
     pairs = (item.split("=", 1) for item in text.strip().strip(";").split(";") if "=" in item)
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def genome_of(data: object) -> str | None:
+    """The genome build a two-modality dataset names in ``uns['genome']`` (the second modality,
+    usually the peaks, first), or None."""
+    for adata in (data.mod2, data.mod1):  # type: ignore[attr-defined]
+        value = adata.uns.get("genome")
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def looks_like_ensembl(names: np.ndarray | pd.Index) -> bool:

@@ -45,9 +45,9 @@ class GeneActivityPCA(MultiomicsIntegrationModel):
 
         from dance.core.validation import counts_matrix
         from dance.multi.features import gene_activity
-        from dance.multi.genomes import read_annotation
+        from dance.multi.genomes import genome_of, read_annotation
 
-        build = self.params.annotation or _genome_of(data) or "GRCh38"
+        build = self.params.annotation or genome_of(data) or "GRCh38"
         genes = read_annotation(build).dropna(subset=["chrom", "start", "end"]).drop_duplicates("gene_name")
         activity = gene_activity(data.mod2, genes, upstream=self.params.upstream, keys=self.keys)
         rna_counts = counts_matrix(data.mod1, self.keys, role="mod1")
@@ -77,12 +77,3 @@ class GeneActivityPCA(MultiomicsIntegrationModel):
 
     def _predict(self, data: Any) -> Any:
         return self.embeddings_
-
-
-def _genome_of(data: Any) -> str | None:
-    """The genome build a dataset names in ``uns['genome']`` (peaks first)."""
-    for adata in (data.mod2, data.mod1):
-        value = adata.uns.get("genome")
-        if isinstance(value, str) and value:
-            return value
-    return None

@@ -139,13 +139,14 @@ class GLUE(MultiomicsIntegrationModel):
     def _fit(self, data: Any) -> None:
         from dance.core.validation import counts_matrix
         from dance.multi.features import most_variable_counts
+        from dance.multi.genomes import genome_of
         from dance.multi.guidance_graph import guidance_graph
 
         p = self.params
         rna_counts = sp.csr_matrix(counts_matrix(data.mod1, self.keys, role="mod1"), dtype=np.float32)
         atac_counts = sp.csr_matrix(counts_matrix(data.mod2, self.keys, role="mod2"), dtype=np.float32)
         genes = most_variable_counts(rna_counts, p.n_top_genes, role="mod1")
-        annotation = p.annotation or _genome_of(data)
+        annotation = p.annotation or genome_of(data) or "GRCh38"  # as the gene-activity baseline
         # every gene first, so that the build check counts the peaks any gene reaches
         full = guidance_graph(data.mod1, data.mod2, annotation=annotation, promoter=p.promoter)
         reached = full.reachable_from(data.mod1.var_names[genes])[data.mod1.n_vars :]
@@ -178,15 +179,6 @@ class GLUE(MultiomicsIntegrationModel):
 
     def _predict(self, data: Any) -> Any:
         return self.embeddings_
-
-
-def _genome_of(data: Any) -> str:
-    """The build named in ``uns['genome']`` (peaks first), else GRCh38 (as the gene-activity baseline)."""
-    for adata in (data.mod2, data.mod1):
-        value = adata.uns.get("genome")
-        if isinstance(value, str) and value:
-            return value
-    return "GRCh38"
 
 
 def _auto_schedule(n_max: int, batch_size: int, validation_fraction: float, lr: float) -> dict[str, int]:
