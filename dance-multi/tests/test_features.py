@@ -4,7 +4,8 @@ import numpy as np
 
 from dance.core import load_dataset
 from dance.core.testing import synthetic_data
-from dance.multi.features import gene_activity, load_gene_table, modality_kind, modality_reduction
+from dance.multi.features import gene_activity, load_gene_table, modality_reduction
+from dance.multi.modality_kinds import modality_kind
 
 
 def test_modality_kinds_of_real_data():
@@ -76,7 +77,7 @@ def test_peaks_above_percentile_follows_signacs_ecdf_rule():
 
 
 def test_default_epochs_are_the_users_else_shorter_with_peaks():
-    from dance.multi.features import default_epochs
+    from dance.multi.modality_kinds import default_epochs
 
     assert default_epochs(None, ("gex", "adt"), usual=100, with_peaks=10) == 100
     assert default_epochs(None, ("atac", "gex"), usual=100, with_peaks=10) == 10

@@ -405,7 +405,7 @@ def genomic_coordinates(adata: AnnData, annotation: Any = None) -> AnnData:
     users read them from the data: peaks parsed from their names, genes looked up in
     ``annotation`` (a build or a file, :func:`dance.multi.genomes.read_annotation`; genes without
     coordinates get NaN). The registered transform ``genomic_coordinates``."""
-    from dance.multi.features import modality_kind
+    from dance.multi.modality_kinds import modality_kind
 
     result = adata.copy()
     if modality_kind(adata) == "atac" and annotation is None:

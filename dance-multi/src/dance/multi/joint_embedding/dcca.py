@@ -170,8 +170,9 @@ class DCCA(JointEmbeddingModel):
     def _fit(self, data: Modalities) -> None:
         import torch
 
-        from dance.multi.features import modality_kinds, most_variable_counts, top_accessible_peaks
+        from dance.multi.features import most_variable_counts, top_accessible_peaks
         from dance.multi.joint_embedding.dcca_module import DCCAModule
+        from dance.multi.modality_kinds import modality_kinds
         from dance.nn.data import AlignedRows, torch_generator
         from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage, Trainer
 

@@ -83,9 +83,9 @@ class JAE(JointEmbeddingModel):
     def _fit(self, data: Any) -> None:
         import torch
 
-        from dance.multi.features import modality_kinds
         from dance.multi.joint_embedding.jae_module import JAEAutoencoder
         from dance.multi.joint_embedding.training_targets import LatentParts, train_partitioned_autoencoder, training_targets
+        from dance.multi.modality_kinds import modality_kinds
         from dance.nn.data import torch_generator
         from dance.nn.trainer import Trainer
 

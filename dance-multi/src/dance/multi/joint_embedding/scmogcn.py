@@ -96,9 +96,9 @@ class ScMoGCNEmbedding(JointEmbeddingModel):
     def _fit(self, data: Any) -> None:
         import torch
 
-        from dance.multi.features import modality_kinds
         from dance.multi.joint_embedding.scmogcn_module import ScMoGCNAutoencoder
         from dance.multi.joint_embedding.training_targets import LatentParts, train_partitioned_autoencoder, training_targets
+        from dance.multi.modality_kinds import modality_kinds
         from dance.multi.modality_matching.scmogcn_module import cell_feature_propagation
         from dance.nn.data import torch_generator
         from dance.nn.trainer import Trainer

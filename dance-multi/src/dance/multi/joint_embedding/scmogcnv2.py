@@ -64,10 +64,10 @@ class ScMoGCNv2Embedding(JointEmbeddingModel):
         import torch
         import torch.nn.functional as F
 
-        from dance.multi.features import modality_kinds
         from dance.multi.joint_embedding.scmogcn import lsi_features
         from dance.multi.joint_embedding.scmogcnv2_module import ScMoGCNv2Module
         from dance.multi.joint_embedding.training_targets import training_targets
+        from dance.multi.modality_kinds import modality_kinds
         from dance.nn.data import torch_generator
         from dance.nn.graphs import BipartiteMean
         from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage, Trainer

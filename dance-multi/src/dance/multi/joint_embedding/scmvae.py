@@ -116,8 +116,9 @@ class ScMVAE(JointEmbeddingModel):
         import torch
         from sklearn.mixture import GaussianMixture
 
-        from dance.multi.features import modality_kinds, most_variable_counts
+        from dance.multi.features import most_variable_counts
         from dance.multi.joint_embedding.scmvae_module import ScMVAEModule
+        from dance.multi.modality_kinds import modality_kinds
         from dance.nn.data import AlignedRows, torch_generator
         from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage, Trainer
 

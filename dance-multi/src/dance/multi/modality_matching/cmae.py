@@ -43,7 +43,7 @@ class CMAEMatching(ModalityMatchingModel):
     quick_params = {"epochs": 2, "patience": 2, "batch_size": 32}
 
     def _fit(self, data: Any) -> None:
-        from dance.multi.features import default_epochs, modality_kinds
+        from dance.multi.modality_kinds import default_epochs, modality_kinds
         from dance.multi.modality_prediction.cmae import fit_cmae
 
         train1, train2 = self.split_masks(data)

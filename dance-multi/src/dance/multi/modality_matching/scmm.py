@@ -33,7 +33,7 @@ class ScMMMatching(ModalityMatchingModel):
     quick_params = {"epochs": 2, "patience": 2, "kl_warmup": 1, "batch_size": 32}
 
     def _fit(self, data: Any) -> None:
-        from dance.multi.features import modality_kinds
+        from dance.multi.modality_kinds import modality_kinds
         from dance.multi.modality_prediction.scmm import encoder_peaks, fit_scmm
 
         train1, train2 = self.split_masks(data)

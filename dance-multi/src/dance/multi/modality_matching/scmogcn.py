@@ -93,7 +93,7 @@ class ScMoGNNMatching(ModalityMatchingModel):
         import torch
         import torch.nn.functional as F
 
-        from dance.multi.features import modality_kinds
+        from dance.multi.modality_kinds import modality_kinds
         from dance.multi.modality_matching.scmogcn_module import MatchingHead, cell_feature_propagation
         from dance.nn.data import torch_generator
         from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage, Trainer

@@ -20,7 +20,7 @@ PEAK_EPOCHS = 40
 def chromosome_order(adata: Any) -> tuple[np.ndarray, list[int]]:
     """Peaks grouped by chromosome: the column order that makes each chromosome's peaks
     contiguous, and the size of each chromosome's block (``var['chrom']`` or the peak names)."""
-    from dance.multi.features import PEAK_NAME
+    from dance.multi.genomes import PEAK_NAME
 
     if "chrom" in adata.var.columns:
         chromosomes = adata.var["chrom"].astype(str).to_numpy()
@@ -104,14 +104,14 @@ class Babel(ModalityPredictionModel):
     quick_params = {"epochs": 2, "patience": 2, "batch_size": 64}
 
     def _kinds(self, data: Any) -> tuple[str, str]:
-        from dance.multi.features import modality_kinds
+        from dance.multi.modality_kinds import modality_kinds
 
         return modality_kinds(data)
 
     def _fit(self, data: Any) -> None:
         import torch
 
-        from dance.multi.features import default_epochs
+        from dance.multi.modality_kinds import default_epochs
         from dance.multi.modality_prediction.babel_module import BabelModule
         from dance.nn.data import AlignedRows, torch_generator
         from dance.nn.likelihoods import nb_log_likelihood

@@ -146,7 +146,7 @@ class CMAE(ModalityPredictionModel):
     def _fit(self, data: Any) -> None:
         mod1, mod2 = self.training_pairs(data)
         batch = mod1.obs[self.keys.batch_key].to_numpy() if self.keys.batch_key in mod1.obs.columns else None
-        from dance.multi.features import default_epochs, modality_kinds
+        from dance.multi.modality_kinds import default_epochs, modality_kinds
 
         epochs = default_epochs(self.params.epochs, modality_kinds(data), usual=100, with_peaks=4)
         self.module_ = fit_cmae(self, mod1, mod2, batch, epochs)

@@ -88,7 +88,7 @@ def fit_scmm(model: Any, mod1: Any, mod2: Any, kinds: tuple[str, str]) -> Any:
     the module (evaluation mode) and sets ``model.training_history_`` / ``model.notes_``."""
     import torch
 
-    from dance.multi.features import default_epochs
+    from dance.multi.modality_kinds import default_epochs
     from dance.multi.modality_prediction.scmm_module import ScMMModule
     from dance.nn.data import AlignedRows, torch_generator
     from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage, Trainer
@@ -165,7 +165,7 @@ class ScMM(ModalityPredictionModel):
     quick_params = {"epochs": 2, "patience": 2, "kl_warmup": 1, "batch_size": 32}
 
     def _fit(self, data: Any) -> None:
-        from dance.multi.features import modality_kinds
+        from dance.multi.modality_kinds import modality_kinds
 
         mod1, mod2 = self.training_pairs(data)
         self.kinds_ = modality_kinds(data)

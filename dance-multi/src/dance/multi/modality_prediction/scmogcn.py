@@ -100,7 +100,8 @@ class ScMoGNN(ModalityPredictionModel):
         """The authors' ``feature_selection`` of the source modality (DANCE's ``ModalityPredictionDataset``, used
         for their ATAC -> GEX and ADT -> GEX commands): the ``source_features`` most variable features by Seurat
         v3's rule when the source is peaks or proteins and has more; None when every feature is kept."""
-        from dance.multi.features import modality_kinds, most_variable_counts
+        from dance.multi.features import most_variable_counts
+        from dance.multi.modality_kinds import modality_kinds
 
         n_top = self.params.source_features
         if n_top is None or data.mod1.n_vars <= n_top or modality_kinds(data)[0] == "gex":
@@ -108,14 +109,14 @@ class ScMoGNN(ModalityPredictionModel):
         return most_variable_counts(data.mod1.X, n_top, role="mod1")
 
     def _edge_dropout(self, data: Any) -> float:
-        from dance.multi.features import modality_kinds
+        from dance.multi.modality_kinds import modality_kinds
 
         if self.params.edge_dropout is not None:
             return self.params.edge_dropout
         return 0.0 if modality_kinds(data)[0] == "atac" else 0.3
 
     def _epochs(self, data: Any) -> int:
-        from dance.multi.features import default_epochs, modality_kinds
+        from dance.multi.modality_kinds import default_epochs, modality_kinds
 
         return default_epochs(self.params.epochs, modality_kinds(data), usual=1000, with_peaks=400)
 
