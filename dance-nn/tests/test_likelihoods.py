@@ -106,3 +106,17 @@ def test_expected_log1p_nb_matches_the_distributions_mean_of_log1p():
         assert abs(value - expected) < 2e-3 * max(1.0, expected), (m, t, value, expected)
     # below log1p of the mean (Jensen), as the scored scale needs
     assert torch.all(got < torch.log1p(mu))
+
+
+def test_nb_sum_from_logs_matches_the_elementwise_nb_in_value_and_gradient():
+    from dance.nn.likelihoods import nb_log_likelihood_sum_from_logs
+
+    torch.manual_seed(0)
+    x = torch.poisson(torch.full((6, 9), 0.7, dtype=torch.float64))
+    log_mu = torch.randn(6, 9, dtype=torch.float64, requires_grad=True)
+    log_theta = torch.randn(6, 9, dtype=torch.float64, requires_grad=True)
+    assert (x == 0).any() and (x > 0).any()
+    value = nb_log_likelihood_sum_from_logs(x, log_mu, log_theta)
+    expected = nb_log_likelihood(x, log_mu.exp(), log_theta.exp(), eps=0.0).sum()
+    assert torch.isclose(value, expected, rtol=1e-12)
+    assert torch.autograd.gradcheck(lambda m, t: nb_log_likelihood_sum_from_logs(x, m, t), (log_mu, log_theta))

@@ -24,6 +24,7 @@ __all__ = [
     "gaussian_log_likelihood",
     "laplace_log_likelihood",
     "nb_log_likelihood",
+    "nb_log_likelihood_sum_from_logs",
     "poisson_log_likelihood",
     "row_chunked_sum",
     "zinb_log_likelihood",
@@ -48,6 +49,57 @@ def nb_log_likelihood(x: torch.Tensor, mu: torch.Tensor, theta: torch.Tensor, ep
     k, t = _take(x, index), _take(theta, index)
     gamma_terms = torch.lgamma(k + t) - torch.lgamma(t) - torch.lgamma(k + 1)
     return log_likelihood.reshape(-1).index_add(0, index, gamma_terms).view(log_likelihood.shape)
+
+
+def nb_log_likelihood_sum_from_logs(x: torch.Tensor, log_mu: torch.Tensor, log_theta: torch.Tensor) -> torch.Tensor:
+    """``sum log NB(x; exp(log_mu), exp(log_theta))`` over every entry, for decoders that produce
+    log means (a ``log_softmax`` times the library, as scVI's and GLUE's), with hand-written
+    gradients.
+
+    The same value and gradients as ``nb_log_likelihood(x, exp(log_mu), exp(log_theta)).sum()``
+    without its ``eps``, in fewer passes over the matrices: the terms that vanish where ``x`` is 0
+    are computed on the non-zero entries only, and the backward pass is two elementwise products
+    instead of autograd's chain through ``log(theta + mu)`` (on GLUE's 128 cells x 24,905 peaks
+    a step's likelihood took 147 ms with autograd and about half with this).
+
+    Parameters
+    ----------
+    x
+        Counts (dense; mostly zeros is where this pays).
+    log_mu, log_theta
+        Log mean and log inverse dispersion, the shape of ``x``.
+    """
+    return _NBSumFromLogs.apply(x, log_mu, log_theta)
+
+
+class _NBSumFromLogs(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, log_mu: torch.Tensor, log_theta: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        theta = torch.exp(log_theta)
+        total = theta + torch.exp(log_mu)
+        log_total = torch.log(total)
+        gap = log_theta - log_total  # log(theta / (theta + mu))
+        dense = (theta * gap).sum()
+        index = _nonzero_index(x)
+        k, t = _take(x, index), _take(theta, index)
+        sparse = k * (_take(log_mu, index) - _take(log_total, index)) + torch.lgamma(k + t) - torch.lgamma(t) - torch.lgamma(k + 1)
+        # mu / (theta + mu), the one quantity both gradients need
+        share = -torch.expm1(gap)
+        ctx.save_for_backward(index, k, theta, gap, share)
+        return dense + sparse.sum()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        index, k, theta, gap, share = ctx.saved_tensors
+        # d/dlog_mu: -theta * share everywhere, + x (1 - share) where x > 0
+        grad_log_mu = (-theta * share).reshape(-1)
+        s, t = _take(share, index), _take(theta, index)
+        grad_log_mu = grad_log_mu.index_add(0, index, k * (1 - s))
+        # d/dlog_theta: theta (gap + share) everywhere, + theta (digamma(x + theta) - digamma(theta)) - x (1 - share)
+        grad_log_theta = (theta * (gap + share)).reshape(-1)
+        grad_log_theta = grad_log_theta.index_add(0, index, t * (torch.digamma(k + t) - torch.digamma(t)) - k * (1 - s))
+        shape = theta.shape
+        return None, grad * grad_log_mu.view(shape), grad * grad_log_theta.view(shape)
 
 
 def _nonzero_index(x: torch.Tensor) -> torch.Tensor:

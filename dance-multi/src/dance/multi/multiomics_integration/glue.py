@@ -88,8 +88,10 @@ class GLUE(MultiomicsIntegrationModel):
     negative binomials (:mod:`~dance.multi.multiomics_integration.glue_module`), with the batch as
     a decoder covariate when ``obs[batch_key]`` is present.
 
-    Training (scglue's ``fit_SCGLUE``): per minibatch of 128 cells of each modality (the smaller
-    modality cycled) a discriminator step (RMSprop, lr 2e-3, on ``lam_align x`` the weighted
+    Training (scglue's ``fit_SCGLUE``): an epoch runs over the rows of every modality's cells one
+    after the other (scglue's union of cells: 20,618 rows for SNARE-seq's two modalities of 10,309),
+    a row giving each modality one cell (its own, or another modality's row filled by cycling
+    through this modality's cells); per minibatch of 128 rows a discriminator step (RMSprop, lr 2e-3, on ``lam_align x`` the weighted
     cross-entropy of the modality from the cells' latent means) and a VAE step (RMSprop, lr 2e-3, on
     the negative ELBOs of both modalities + ``lam_graph x`` the graph's (positive edges drawn by
     weight, 10 negatives each drawn by degree) minus ``lam_align x`` the discriminator loss); the
@@ -102,8 +104,8 @@ class GLUE(MultiomicsIntegrationModel):
     by them.
 
     Deviations: early stopping keeps the best validation epoch over the whole stage (scglue only
-    after its burn-in); validation rows of the larger modality map to the smaller by their index
-    modulo its size, as the training rows do.
+    after its burn-in). As in scglue, a validation row's filler cells may be another row's own
+    cells in training.
     """
 
     name = "glue"
@@ -181,9 +183,10 @@ class GLUE(MultiomicsIntegrationModel):
         return self.embeddings_
 
 
-def _auto_schedule(n_max: int, batch_size: int, validation_fraction: float, lr: float) -> dict[str, int]:
-    """scglue's AUTO rules from the minibatches per epoch (``SCGLUEModel.fit``)."""
-    per_epoch = max(n_max * (1 - validation_fraction) / batch_size, 1.0)
+def _auto_schedule(n_rows: int, batch_size: int, validation_fraction: float, lr: float) -> dict[str, int]:
+    """scglue's AUTO rules from the minibatches per epoch (``SCGLUEModel.fit``), ``n_rows`` being
+    the cells of all modalities together."""
+    per_epoch = max(n_rows * (1 - validation_fraction) / batch_size, 1.0)
     return {
         "align_burnin": max(math.ceil(8 / lr / per_epoch), 8),
         "max_epochs": max(math.ceil(48 / lr / per_epoch), 48),
@@ -222,7 +225,7 @@ def _train(
     batch_tensors = [torch.as_tensor(b, device=device) for b in batches]
     propagation = _propagation(graph, device)
     sampler = _EdgeSampler(graph, p.neg_samples, seed=model.seed)
-    schedule = _auto_schedule(max(sizes), p.batch_size, p.validation_fraction, p.learning_rate)
+    schedule = _auto_schedule(sum(sizes), p.batch_size, p.validation_fraction, p.learning_rate)
     epochs = p.max_epochs or schedule["max_epochs"]
     history: dict[str, Any] = {}
     weights = [torch.ones(n, device=device) for n in sizes]
@@ -279,13 +282,16 @@ class _EdgeSampler:
     def __init__(self, graph: Any, neg_samples: int, seed: int) -> None:
         self.source, self.target, self.sign = graph.source, graph.target, graph.sign.astype(np.int64)
         weight = graph.weight.astype(np.float64)
-        self.probability = weight / weight.sum()
+        # cumulative distributions, so that a draw is one binary search per sample (rng.choice
+        # with p= rebuilds the cumulative sum over every edge at each call)
+        self.edge_cdf = np.cumsum(weight / weight.sum())
         self.n = len(graph.features)
         non_loop = graph.kind != "loop"
         degree = np.bincount(self.source[non_loop], weights=weight[non_loop], minlength=self.n) + np.bincount(
             self.target[non_loop], weights=weight[non_loop], minlength=self.n
         )
-        self.vertex_probability = degree / degree.sum() if degree.sum() > 0 else np.full(self.n, 1.0 / self.n)
+        vertex_probability = degree / degree.sum() if degree.sum() > 0 else np.full(self.n, 1.0 / self.n)
+        self.vertex_cdf = np.cumsum(vertex_probability)
         self.existing = np.unique(self._key(self.source, self.target, self.sign))
         self.per_batch = max(1, math.ceil(round(weight.sum()) / 32))
         self.neg_samples = neg_samples
@@ -294,18 +300,27 @@ class _EdgeSampler:
     def _key(self, source: np.ndarray, target: np.ndarray, sign: np.ndarray) -> np.ndarray:
         return (source.astype(np.int64) * self.n + target) * 2 + (sign > 0)
 
+    def _draw(self, cdf: np.ndarray, size: int) -> np.ndarray:
+        return np.minimum(np.searchsorted(cdf, self.rng.random(size) * cdf[-1], side="right"), cdf.size - 1)
+
+    def _is_edge(self, source: np.ndarray, target: np.ndarray, sign: np.ndarray) -> np.ndarray:
+        keys = self._key(source, target, sign)
+        position = np.minimum(np.searchsorted(self.existing, keys), self.existing.size - 1)
+        return self.existing[position] == keys
+
     def sample(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(source, target, sign, label)`` of one batch of positive and negative edges."""
-        chosen = self.rng.choice(self.source.size, size=self.per_batch, p=self.probability)
+        chosen = self._draw(self.edge_cdf, self.per_batch)
         source, target, sign = self.source[chosen], self.target[chosen], self.sign[chosen]
         neg_source = np.repeat(source, self.neg_samples)
         neg_sign = np.repeat(sign, self.neg_samples)
-        neg_target = self.rng.choice(self.n, size=neg_source.size, p=self.vertex_probability)
+        neg_target = self._draw(self.vertex_cdf, neg_source.size)
+        clash = np.flatnonzero(self._is_edge(neg_source, neg_target, neg_sign))
         for _ in range(10):
-            clash = np.isin(self._key(neg_source, neg_target, neg_sign), self.existing)
-            if not clash.any():
+            if not clash.size:
                 break
-            neg_target[clash] = self.rng.choice(self.n, size=int(clash.sum()), p=self.vertex_probability)
+            neg_target[clash] = self._draw(self.vertex_cdf, clash.size)
+            clash = clash[self._is_edge(neg_source[clash], neg_target[clash], neg_sign[clash])]
         label = np.concatenate([np.ones(source.size), np.zeros(neg_source.size)]).astype(np.float32)
         return np.concatenate([source, neg_source]), np.concatenate([target, neg_target]), np.concatenate([sign, neg_sign]), label
 
@@ -331,10 +346,10 @@ def _fit_stage(
     import torch.nn.functional as F
     from torch.distributions import Normal, kl_divergence
 
-    from dance.nn.likelihoods import nb_log_likelihood
     from dance.nn.trainer import Batch, EarlyStopping, OptimizerStep, Stage
 
-    n_max = max(sizes)
+    n_rows = sum(sizes)
+    offsets = np.cumsum([0, *sizes[:-1]]).tolist()
     vae_optimizer = torch.optim.RMSprop(module.vae_parameters(), lr=p.learning_rate)
     dsc_optimizer = torch.optim.RMSprop(module.discriminator.parameters(), lr=p.learning_rate)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(vae_optimizer, mode="min", factor=0.1, patience=schedule["reduce_lr_patience"])
@@ -347,8 +362,9 @@ def _fit_stage(
         return max(1.0 - state["epoch"] / burnin, 0.0)
 
     def indices(batch: Batch, k: int) -> torch.Tensor:
-        index = torch.arange(n_max, device=batches[k].device) if batch.index is None else torch.as_tensor(batch.index)
-        return index % sizes[k]
+        index = torch.arange(n_rows, device=batches[k].device) if batch.index is None else torch.as_tensor(batch.index)
+        # row r is modality k's own cell r - offset there, a cyclic filler elsewhere (scglue's AnnDataset)
+        return (index - offsets[k]) % sizes[k]
 
     def discriminator_loss(u_means: list[torch.Tensor], cells: list[torch.Tensor]) -> torch.Tensor:
         u = torch.cat(u_means)
@@ -376,8 +392,7 @@ def _fit_stage(
             q = module.encoders[k](x_rep)
             u = q.rsample() if batch.training else q.mean
             means.append(q.mean)
-            mu, theta = module.decoders[k](u, v[module.feature_slices[k]], batches[k][cells[k]], x.sum(dim=1, keepdim=True))
-            nll = -nb_log_likelihood(x, mu, theta).mean()
+            nll = -module.decoders[k].log_likelihood(x, u, v[module.feature_slices[k]], batches[k][cells[k]]) / x.numel()
             kl = kl_divergence(q, prior).sum(dim=1).mean() / x.shape[1]
             terms[f"nll_{k + 1}"], terms[f"kl_{k + 1}"] = nll, kl
             elbo = elbo + nll + p.lam_kl * kl
@@ -395,7 +410,7 @@ def _fit_stage(
     stage = Stage(
         name,
         epochs=epochs,
-        n=n_max,
+        n=n_rows,
         batch_size=p.batch_size,
         min_batch_size=2,
         steps=[OptimizerStep(dsc_optimizer, dsc_step, name="discriminator"), OptimizerStep(vae_optimizer, vae_step, name="generator")],
