@@ -202,3 +202,35 @@ def test_a_hook_can_record_its_own_value_per_epoch():
     assert len(trainer.history["s"]["distance"]) == len(trainer.history["s"]["loss"]) == 3
     with pytest.raises(RuntimeError, match="for hooks"):
         Trainer("m", progress=False).record("x", 1.0)
+
+
+def test_validation_in_batches_gives_the_row_weighted_mean_of_the_whole_set():
+    x, y, _ = regression()
+    seen: list[int] = []
+    histories = []
+    for batch_size in (None, 7):
+        trainer = Trainer("linear", seed=0, progress=False)
+        model = torch.nn.Linear(3, 1)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # frozen: both runs score the same weights
+
+        def mse(batch: Batch, model: torch.nn.Linear = model) -> dict[str, torch.Tensor]:
+            if not batch.training:
+                seen.append(batch.size)
+            return {"mse": torch.mean((model(x[batch.index]) - y[batch.index]) ** 2)}
+
+        torch.manual_seed(0)
+        with torch.no_grad():
+            model.weight.fill_(0.1)
+            model.bias.fill_(0.0)
+        stage = Stage(
+            "train",
+            epochs=1,
+            n=len(x),
+            batch_size=32,
+            steps=[OptimizerStep(optimizer, mse)],
+            early_stopping=EarlyStopping(0.25, "mse", patience=5, batch_size=batch_size),
+        )
+        trainer.fit(stage, module=model)
+        histories.append(trainer.history["train"]["val_mse"][0])
+    assert seen[0] == 50 and max(seen[1:]) == 7 and sum(seen[1:]) == 50
+    assert histories[1] == pytest.approx(histories[0], rel=1e-6)

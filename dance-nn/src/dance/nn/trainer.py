@@ -94,7 +94,9 @@ class OptimizerStep:
 class EarlyStopping:
     """Hold out a seeded ``fraction`` of the rows, score them after every epoch and stop when the
     monitored term has not improved by ``min_delta`` for ``patience`` epochs; with ``restore_best``
-    the module gets the weights of its best epoch back."""
+    the module gets the weights of its best epoch back. ``batch_size`` scores the held-out rows in
+    batches of that many (each term the row-weighted mean of the batches' values, as scglue
+    validates), for losses whose whole-set evaluation would not fit in memory; None: one batch."""
 
     fraction: float = 0.1
     monitor: str = "loss"
@@ -102,6 +104,7 @@ class EarlyStopping:
     min_delta: float = 0.0
     restore_best: bool = True
     min_rows: int = 1
+    batch_size: int | None = None
 
 
 @dataclass
@@ -341,11 +344,16 @@ class Trainer:
     def _validate(self, stage: Stage, epoch: int, rows: torch.Tensor, modules: list[torch.nn.Module]) -> dict[str, float]:
         for m in modules:
             m.eval()
-        batch = Batch(index=rows, size=len(rows), epoch=epoch, step=-1, training=False)
-        terms = {}
-        for step in stage.steps:
-            for key, value in step.loss(batch).items():
-                terms[f"{step.name}_{key}" if step.name else key] = float(value.detach())
+        size = stage.early_stopping.batch_size if stage.early_stopping is not None else None
+        chunks = [rows] if not size else list(torch.split(rows, size))
+        sums: dict[str, float] = {}
+        for chunk in chunks:
+            batch = Batch(index=chunk, size=len(chunk), epoch=epoch, step=-1, training=False)
+            for step in stage.steps:
+                for key, value in step.loss(batch).items():
+                    name = f"{step.name}_{key}" if step.name else key
+                    sums[name] = sums.get(name, 0.0) + float(value.detach()) * len(chunk)
+        terms = {key: value / len(rows) for key, value in sums.items()}
         self._check_finite(stage, epoch, {f"val_{k}": v for k, v in terms.items()})
         return terms
 

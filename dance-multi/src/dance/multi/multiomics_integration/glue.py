@@ -415,7 +415,9 @@ def _fit_stage(
         min_batch_size=2,
         steps=[OptimizerStep(dsc_optimizer, dsc_step, name="discriminator"), OptimizerStep(vae_optimizer, vae_step, name="generator")],
         # tracks (and restores) the best validation VAE loss; stopping is scglue's rule below
-        early_stopping=EarlyStopping(fraction=p.validation_fraction, monitor="generator_vae", patience=10**9, restore_best=True),
+        early_stopping=EarlyStopping(
+            fraction=p.validation_fraction, monitor="generator_vae", patience=10**9, restore_best=True, batch_size=p.batch_size
+        ),
     )
     watch = {"best": math.inf, "wait": 0, "reductions": 0}
     gate = 0 if burnin is None else burnin
