@@ -145,9 +145,11 @@ def test_a_joint_embedding_that_trains_on_labels_sees_half_and_is_scored_on_the_
     by_hand = contract.evaluate(model.predict(view), hidden, DataKeys(), model=model)
     assert by_hand["nmi"] == pytest.approx(result.metrics["nmi"]) and by_hand["asw_label"] == pytest.approx(result.metrics["asw_label"])
     # --reveal-labels overrides the model's fraction
-    assert run("joint_embedding", "labelled_embedding_test", data, reveal_labels=0.2, write=False, registry=registry).notes[
-        "revealed_labels"
-    ].startswith(f"the cell types of {round(0.2 * n)} of {n} cells")
+    assert (
+        run("joint_embedding", "labelled_embedding_test", data, reveal_labels=0.2, write=False, registry=registry)
+        .notes["revealed_labels"]
+        .startswith(f"the cell types of {round(0.2 * n)} of {n} cells")
+    )
     with pytest.raises(DanceInputError, match="leaves no cell to score"):
         run("joint_embedding", "labelled_embedding_test", data, reveal_labels=0.9999, write=False, registry=registry)
 

@@ -90,3 +90,27 @@ def test_negative_targets_follow_the_vertex_degrees():
     drawn = np.bincount(target[label == 0], minlength=len(graph.features))
     # the unlinked peak (index 4) has no edge but its self-loop: degree 0, never drawn
     assert drawn[4] == 0 and drawn.sum() > 0
+
+
+def test_a_glue_run_writes_feature_embeddings_the_regulatory_table_and_the_consistency_curve(tmp_path):
+    import anndata as ad
+    import pandas as pd
+
+    from dance.core.runner import run
+
+    params = {"max_epochs": 1, "latent": 4, "hidden": 16, "n_components": 8, "batch_size": 32}
+    result = run("multiomics_integration", "glue", params=params, out=tmp_path, device="cpu")
+    for name in ("regulatory", "consistency", "consistency_plot"):
+        assert name in result.outputs
+    table = pd.read_csv(tmp_path / "regulatory.csv")
+    assert list(table.columns) == ["gene", "peak", "distance", "score", "pval", "qval"] and len(table) == result.notes["glue_graph_edges"]
+    assert table["qval"].between(0, 1).all()
+    curve = pd.read_csv(tmp_path / "consistency.csv")
+    assert list(curve["n_meta"]) == [10, 20, 50, 100, 200] and curve["consistency"].between(-1, 1).all()
+    assert set(result.notes["glue_integration_consistency"]) == {10, 20, 50, 100, 200}
+    genes = ad.read_h5ad(tmp_path / "output_mod1.h5ad").varm["X_glue"]
+    peaks = ad.read_h5ad(tmp_path / "output_mod2.h5ad").varm["X_glue"]
+    assert genes.shape[1] == peaks.shape[1] == 4
+    # the genes GLUE used have embeddings, the peaks no gene reaches have none
+    assert (~np.isnan(genes[:, 0])).sum() == result.notes["glue_genes"]
+    assert (~np.isnan(peaks[:, 0])).sum() == result.notes["glue_peaks"]

@@ -66,6 +66,9 @@ def finish_run(
                     if curve is not None:
                         figures = {**figures, "training": curve}
             written.update({name: str(path) for name, path in figures.items()})
+        if model is not None:
+            with progress("writing the model's outputs"):
+                written.update({name: str(path) for name, path in model.write_model_outputs(folder, plots=plots).items()})
         with progress("writing outputs"):
             protected = {p.resolve() for p in resolved.files}
             for stem, adata in outputs.items():

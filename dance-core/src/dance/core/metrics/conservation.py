@@ -28,9 +28,114 @@ __all__ = [
 
 #: S-phase genes of Tirosh et al. (2016) Science 352:189: Seurat's ``cc.genes.updated.2019`` and
 #: the older symbols it replaced (MCM2, MLF1IP, RPA2, BRIP1), so data annotated either way match
-S_GENES = ["MCM5", "PCNA", "TYMS", "FEN1", "MCM7", "MCM4", "RRM1", "UNG", "GINS2", "MCM6", "CDCA7", "DTL", "PRIM1", "UHRF1", "CENPU", "HELLS", "RFC2", "POLR1B", "NASP", "RAD51AP1", "GMNN", "WDR76", "SLBP", "CCNE2", "UBR7", "POLD3", "MSH2", "ATAD2", "RAD51", "RRM2", "CDC45", "CDC6", "EXO1", "TIPIN", "DSCC1", "BLM", "CASP8AP2", "USP1", "CLSPN", "POLA1", "CHAF1B", "MRPL36", "E2F8", "MCM2", "MLF1IP", "RPA2", "BRIP1"]
+S_GENES = [
+    "MCM5",
+    "PCNA",
+    "TYMS",
+    "FEN1",
+    "MCM7",
+    "MCM4",
+    "RRM1",
+    "UNG",
+    "GINS2",
+    "MCM6",
+    "CDCA7",
+    "DTL",
+    "PRIM1",
+    "UHRF1",
+    "CENPU",
+    "HELLS",
+    "RFC2",
+    "POLR1B",
+    "NASP",
+    "RAD51AP1",
+    "GMNN",
+    "WDR76",
+    "SLBP",
+    "CCNE2",
+    "UBR7",
+    "POLD3",
+    "MSH2",
+    "ATAD2",
+    "RAD51",
+    "RRM2",
+    "CDC45",
+    "CDC6",
+    "EXO1",
+    "TIPIN",
+    "DSCC1",
+    "BLM",
+    "CASP8AP2",
+    "USP1",
+    "CLSPN",
+    "POLA1",
+    "CHAF1B",
+    "MRPL36",
+    "E2F8",
+    "MCM2",
+    "MLF1IP",
+    "RPA2",
+    "BRIP1",
+]
 #: G2/M-phase genes of the same list (with the older symbols FAM64A and HN1)
-G2M_GENES = ["HMGB2", "CDK1", "NUSAP1", "UBE2C", "BIRC5", "TPX2", "TOP2A", "NDC80", "CKS2", "NUF2", "CKS1B", "MKI67", "TMPO", "CENPF", "TACC3", "PIMREG", "SMC4", "CCNB2", "CKAP2L", "CKAP2", "AURKB", "BUB1", "KIF11", "ANP32E", "TUBB4B", "GTSE1", "KIF20B", "HJURP", "CDCA3", "JPT1", "CDC20", "TTK", "CDC25C", "KIF2C", "RANGAP1", "NCAPD2", "DLGAP5", "CDCA2", "CDCA8", "ECT2", "KIF23", "HMMR", "AURKA", "PSRC1", "ANLN", "LBR", "CKAP5", "CENPE", "CTCF", "NEK2", "G2E3", "GAS2L3", "CBX5", "CENPA", "FAM64A", "HN1"]
+G2M_GENES = [
+    "HMGB2",
+    "CDK1",
+    "NUSAP1",
+    "UBE2C",
+    "BIRC5",
+    "TPX2",
+    "TOP2A",
+    "NDC80",
+    "CKS2",
+    "NUF2",
+    "CKS1B",
+    "MKI67",
+    "TMPO",
+    "CENPF",
+    "TACC3",
+    "PIMREG",
+    "SMC4",
+    "CCNB2",
+    "CKAP2L",
+    "CKAP2",
+    "AURKB",
+    "BUB1",
+    "KIF11",
+    "ANP32E",
+    "TUBB4B",
+    "GTSE1",
+    "KIF20B",
+    "HJURP",
+    "CDCA3",
+    "JPT1",
+    "CDC20",
+    "TTK",
+    "CDC25C",
+    "KIF2C",
+    "RANGAP1",
+    "NCAPD2",
+    "DLGAP5",
+    "CDCA2",
+    "CDCA8",
+    "ECT2",
+    "KIF23",
+    "HMMR",
+    "AURKA",
+    "PSRC1",
+    "ANLN",
+    "LBR",
+    "CKAP5",
+    "CENPE",
+    "CTCF",
+    "NEK2",
+    "G2E3",
+    "GAS2L3",
+    "CBX5",
+    "CENPA",
+    "FAM64A",
+    "HN1",
+]
 #: fewer genes of either phase than this among the features and the scores mean nothing
 MIN_PHASE_GENES = 5
 
@@ -50,8 +155,7 @@ def cell_cycle_scores(expression: Any, genes: Any, *, seed: int = 0) -> np.ndarr
     names = pd.Index([str(g) for g in genes])
     upper = pd.Series(names.str.upper(), index=names)
     found = {
-        phase: [names[i] for i in np.flatnonzero(upper.isin(listed).to_numpy())]
-        for phase, listed in (("S", S_GENES), ("G2M", G2M_GENES))
+        phase: [names[i] for i in np.flatnonzero(upper.isin(listed).to_numpy())] for phase, listed in (("S", S_GENES), ("G2M", G2M_GENES))
     }
     if min(len(found["S"]), len(found["G2M"])) < MIN_PHASE_GENES:
         raise MetricNotComputableError(
@@ -147,7 +251,9 @@ def trajectory_conservation(
     start = types[np.argmin([pseudotime[labels == t].mean() for t in types])]
     diffmap = adata.obsm["X_diffmap"][:, 1:]
     in_start = labels == start
-    separation = np.abs(diffmap[in_start].mean(axis=0) - diffmap[~in_start].mean(axis=0)) if (~in_start).any() else np.ones(diffmap.shape[1])
+    separation = (
+        np.abs(diffmap[in_start].mean(axis=0) - diffmap[~in_start].mean(axis=0)) if (~in_start).any() else np.ones(diffmap.shape[1])
+    )
     component = int(np.argmax(separation))
     values = diffmap[:, component]
     extreme = np.argmin(values[in_start]) if values[in_start].mean() < values[~in_start].mean() else np.argmax(values[in_start])

@@ -45,5 +45,7 @@ def pearson_per_feature(y_true: Any, y_pred: Any) -> float:
     norm = np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))
     varies = norm > 0
     if not varies.any():
-        raise MetricNotComputableError("no feature varies across the test cells in both the truth and the prediction (a constant prediction)")
+        raise MetricNotComputableError(
+            "no feature varies across the test cells in both the truth and the prediction (a constant prediction)"
+        )
     return float(np.mean((a * b).sum(axis=0)[varies] / norm[varies]))

@@ -148,6 +148,12 @@ class DanceModel(abc.ABC):
             problems = "; ".join(f"'{'.'.join(map(str, e['loc']))}': {e['msg']} (got {e.get('input')!r})" for e in exc.errors())
             raise DanceInputError(f"invalid parameter(s) for model '{cls.name}': {problems}", field="params") from exc
 
+    def write_model_outputs(self, folder: Path, *, plots: bool = True) -> dict[str, Path]:
+        """Files of the model's own beyond the task's outputs, written into the run's folder by
+        ``dance run`` (e.g. GLUE's regulatory table and consistency curve); their names and
+        paths. None by default."""
+        return {}
+
     def get_params(self) -> dict[str, Any]:
         """Every parameter, plus seed and device: enough to rebuild the model exactly."""
         return {**self.params.model_dump(), "seed": self.seed, "device": self.device}

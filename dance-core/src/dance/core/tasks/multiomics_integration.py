@@ -10,7 +10,8 @@ Hold-out
 Prediction
     A pair of embeddings in one shared space: ``(mod1 cells x dims, mod2 cells x dims)``.
 Output
-    ``obsm['X_<model>']`` in ``output_mod1.h5ad`` and ``output_mod2.h5ad``.
+    ``obsm['X_<model>']`` in ``output_mod1.h5ad`` and ``output_mod2.h5ad``; models that embed the
+    features too (GLUE: ``feature_embeddings_frame()``) also ``varm['X_<model>']``.
 Metrics (``fn(truth, (emb1, emb2))``)
     ``foscttm``: fraction of samples closer than the true match (lower is better; needs the
     pairing), ``label_transfer_accuracy``: kNN transfer of mod1's labels to mod2 (needs labels).
@@ -126,6 +127,12 @@ class MultiomicsIntegration(TaskContract):
         mod1, mod2 = data.mod1.copy(), data.mod2.copy()
         mod1.obsm[f"X_{model_name}"] = prediction[0]
         mod2.obsm[f"X_{model_name}"] = prediction[1]
+        features = getattr(model, "feature_embeddings_frame", None)
+        if callable(features):
+            # models that embed features too (GLUE): varm, NaN for the features they left out
+            frame = features()
+            for adata in (mod1, mod2):
+                adata.varm[f"X_{model_name}"] = frame.reindex(adata.var_names.astype(str)).to_numpy(dtype=float)
         return {"output_mod1": mod1, "output_mod2": mod2}
 
     def plot(

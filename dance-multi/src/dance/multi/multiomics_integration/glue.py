@@ -165,7 +165,12 @@ class GLUE(MultiomicsIntegrationModel):
         batches = [self._batch_codes(data.mod1), self._batch_codes(data.mod2)]
         self.graph_ = graph
         self.embeddings_, self.feature_embeddings_, notes = _train(self, graph, counts, representations, batches)
+        self.consistency_ = _consistency(self.embeddings_, counts, graph, self.seed)
         self.notes_ = {
+            "glue_integration_consistency": {
+                int(n): round(float(c), 4) for n, c in zip(self.consistency_["n_meta"], self.consistency_["consistency"], strict=True)
+            },
+            "glue_consistency_reading": _consistency_reading(self.consistency_),
             "glue_genes": len(genes),
             "glue_peaks": int(peaks.size),
             "glue_graph_edges": int((graph.kind == "fwd").sum()),
@@ -181,6 +186,72 @@ class GLUE(MultiomicsIntegrationModel):
 
     def _predict(self, data: Any) -> Any:
         return self.embeddings_
+
+    def feature_embeddings_frame(self) -> Any:
+        """The feature embeddings (the graph encoder's means) of the genes and peaks GLUE used,
+        indexed by feature name; ``dance run`` writes them as ``varm['X_glue']`` (NaN for the
+        features it left out)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.feature_embeddings_, index=list(self.graph_.features))
+
+    def write_model_outputs(self, folder: Any, *, plots: bool = True) -> dict[str, Any]:
+        """``regulatory.csv`` (every gene-peak link of the guidance graph scored by the cosine of
+        the two features' embeddings against a permutation null, scglue's
+        ``regulatory_inference``: gene, peak, distance, score, pval, qval), ``consistency.csv`` and,
+        with plots, ``consistency.png`` (the integration consistency by number of metacells,
+        GLUE's 0.05 line)."""
+        from pathlib import Path
+
+        from dance.multi.regulatory import regulatory_inference
+
+        folder = Path(folder)
+        written = {}
+        regulatory = regulatory_inference(self.graph_, self.feature_embeddings_, seed=self.seed)
+        regulatory.to_csv(folder / "regulatory.csv", index=False)
+        written["regulatory"] = folder / "regulatory.csv"
+        self.consistency_.to_csv(folder / "consistency.csv", index=False)
+        written["consistency"] = folder / "consistency.csv"
+        if plots and len(self.consistency_):
+            written["consistency_plot"] = _plot_consistency(self.consistency_, folder / "consistency.png")
+        return written
+
+
+def _consistency(embeddings: Any, counts: list[Any], graph: Any, seed: int) -> Any:
+    """The integration consistency curve (:func:`dance.multi.consistency.integration_consistency`)
+    of the trained embedding."""
+    from dance.multi.consistency import integration_consistency
+
+    return integration_consistency(list(embeddings), counts, graph, seed=seed)
+
+
+def _consistency_reading(curve: Any) -> str:
+    """GLUE's reading rule, in words."""
+    if not len(curve):
+        return "not computed: fewer cells than the smallest number of metacells (10)"
+    low = [int(n) for n, c in zip(curve["n_meta"], curve["consistency"], strict=True) if not c > 0.05]
+    if not low:
+        return "above 0.05 at every number of metacells: the integration agrees with the guidance graph"
+    return f"at or below 0.05 at {low} metacells: the integration may not agree with the guidance graph; check it before use"
+
+
+def _plot_consistency(curve: Any, path: Any) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(4.5, 3.2))
+    axis.plot(curve["n_meta"], curve["consistency"], marker="o")
+    axis.axhline(0.05, color="grey", linestyle="--", linewidth=1)
+    axis.set_xscale("log")
+    axis.set_xlabel("metacells")
+    axis.set_ylabel("integration consistency")
+    axis.set_title("GLUE integration consistency (above 0.05: consistent)", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
 
 
 def _auto_schedule(n_rows: int, batch_size: int, validation_fraction: float, lr: float) -> dict[str, int]:
