@@ -93,3 +93,53 @@ def test_missing_reference_for_deconvolution(h5ad, tmp_path):
 
 def test_unknown_parameter():
     check_refused(dance("run", "clustering", "--set", "n_neighbours=10"), "unknown parameter 'n_neighbours'", "did you mean 'n_neighbors'")
+
+
+def _unpaired_rna_atac(tmp_path, *, peak_names=None, gene_names=None, strand="+", chrom="chr1", lognormal_atac=False):
+    """Two small files and an annotation table: genes G0.. every 10 kb on chr1, a peak in each gene."""
+    import anndata as ad
+    import pandas as pd
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    genes = [f"G{i}" for i in range(20)]
+    rna = ad.AnnData(sp.csr_matrix(rng.poisson(2.0, size=(60, 20)).astype(np.float32)))
+    rna.var_names = gene_names or genes
+    atac_values = rng.poisson(0.5, size=(60, 20)).astype(np.float32)
+    atac = ad.AnnData(sp.csr_matrix(np.log1p(atac_values) * 1.3 if lognormal_atac else atac_values))
+    atac.var_names = peak_names or [f"chr1-{10_000 * i + 500}-{10_000 * i + 900}" for i in range(20)]
+    atac.obs_names = [f"atac_{i}" for i in range(60)]
+    table = pd.DataFrame(
+        {"gene_name": genes, "chrom": chrom, "start": [10_000 * i for i in range(20)], "end": [10_000 * i + 5_000 for i in range(20)]}
+    )
+    table["strand"] = strand
+    paths = {"rna": tmp_path / "rna.h5ad", "atac": tmp_path / "atac.h5ad", "annotation": tmp_path / "genes.tsv"}
+    rna.write_h5ad(paths["rna"])
+    atac.write_h5ad(paths["atac"])
+    table.to_csv(paths["annotation"], sep="\t", index=False)
+    return paths
+
+
+@pytest.mark.parametrize(
+    "case, fragments",
+    [
+        ({}, None),
+        ({"peak_names": [f"peak{i}" for i in range(20)]}, ("mod2.var_names", "not peaks named chrom:start-end")),
+        ({"gene_names": [f"X{i}" for i in range(20)]}, ("mod1: none of the 20 genes", "is in the annotation")),
+        ({"strand": "."}, ("have no strand", "promoter=0")),
+        ({"chrom": "chr2"}, ("no gene is within reach of any peak", "same genome build")),
+        ({"lognormal_atac": True}, ("mod2.X holds non-integer values", "raw counts are required")),
+    ],
+    ids=["good", "peaks-not-parsed", "genes-not-in-annotation", "no-strand", "other-build", "no-counts"],
+)
+def test_glue_refuses_bad_input_in_one_line(tmp_path, case, fragments):
+    paths = _unpaired_rna_atac(tmp_path, **case)
+    digests = {name: sha256(path) for name, path in paths.items()}
+    args = ["run", "multiomics_integration", "--model", "glue", "--data", str(paths["rna"]), "--data2", str(paths["atac"])]
+    settings = [f'annotation="{paths["annotation"]}"', "max_epochs=1", "latent=4", "hidden=8", "n_components=4", "n_top_genes=10"]
+    completed = dance(*args, *[part for s in settings for part in ("--set", s)], "-o", str(tmp_path / "out"))
+    if fragments is None:
+        assert completed.returncode == 0, completed.stderr
+    else:
+        check_refused(completed, *fragments)
+    assert {name: sha256(path) for name, path in paths.items()} == digests

@@ -3,6 +3,8 @@ chromosome naming) and on SNARE-seq with the mm10 annotation."""
 
 from __future__ import annotations
 
+import re
+
 import anndata as ad
 import numpy as np
 import pandas as pd
@@ -168,3 +170,12 @@ def test_features_reachable_from_chosen_genes():
     graph = guidance_graph(rna, peaks, annotation=GENES)
     reached = graph.reachable_from(["Plus", "Far", "NotAGene"])
     assert [f for f, r in zip(graph.features, reached, strict=True) if r] == ["Plus", "Far", "chr1:19000-19500", "chr2:5500-5600"]
+
+
+def test_genes_that_are_all_missing_from_the_annotation_are_one_clear_error():
+    from dance.multi.guidance_graph import gene_intervals
+
+    table = pd.DataFrame({"gene_name": ["A"], "chrom": ["chr1"], "start": [100], "end": [900], "strand": ["+"]})
+    rna = ad.AnnData(np.zeros((2, 2), dtype=np.float32), var=pd.DataFrame(index=["G0", "G1"]))
+    with pytest.raises(DanceInputError, match=re.escape("none of the 2 genes (G0, G1, ...) is in the annotation")):
+        gene_intervals(rna, table)

@@ -209,6 +209,13 @@ def gene_intervals(rna: AnnData, annotation: Any = None, *, role: str = "mod1") 
         if duplicated:
             report.append(f"{duplicated} {key.replace('_', ' ')}s appear more than once in the annotation; the first of each is used")
     missing = frame[["chrom", "start", "end"]].isna().any(axis=1).to_numpy()
+    if missing.all() and rna.n_vars:
+        which = ", ".join(map(str, rna.var_names[:3]))
+        raise DanceInputError(
+            f"{role}: none of the {rna.n_vars} genes ({which}, ...) is in the annotation {_annotation_name(annotation)}; "
+            "the genes must be named as the annotation names them (gene symbols or Ensembl ids)",
+            field="annotation",
+        )
     if missing.any():
         which = ", ".join(map(str, rna.var_names[missing][:5]))
         report.append(
@@ -217,6 +224,10 @@ def gene_intervals(rna: AnnData, annotation: Any = None, *, role: str = "mod1") 
         )
     frame["strand"] = frame["strand"].where(frame["strand"].isin(["+", "-"]), ".")
     return frame, report
+
+
+def _annotation_name(annotation: Any) -> str:
+    return f"'{annotation}'" if isinstance(annotation, str) else "given"
 
 
 def interval_links(first: pd.DataFrame, second: pd.DataFrame, *, window: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
