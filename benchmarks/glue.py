@@ -111,14 +111,7 @@ def run_dance(prepared: Path, out: Path, *, seed: int, max_epochs: int | None) -
     if max_epochs:
         params["max_epochs"] = max_epochs
     model = GLUE(params, seed=seed, device="cpu")
-    data = Modalities(rna, atac, ("rna", "atac"))
-    start = time.perf_counter()
-    model.fit(data)
-    fit_seconds = time.perf_counter() - start
-    emb1, emb2 = model.predict(data)
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "embedding_mod1.npy", emb1)
-    np.save(out / "embedding_mod2.npy", emb2)
+    fit_seconds = _fit_and_save_embeddings(model, Modalities(rna, atac, ("rna", "atac")), out)
     np.save(out / "feature_embedding.npy", model.feature_embeddings_)
     notes = model.notes_
     epochs = {"pretrain": notes["glue_pretrain_epochs"], "finetune": notes["glue_finetune_epochs"]}
@@ -134,6 +127,18 @@ def run_dance(prepared: Path, out: Path, *, seed: int, max_epochs: int | None) -
     (out / "timing.json").write_text(json.dumps(record, indent=1))
 
 
+def _fit_and_save_embeddings(model: Any, data: Any, out: Path) -> float:
+    """Fit ``model`` on ``data``, save both modalities' embeddings into ``out``; the fit's seconds."""
+    start = time.perf_counter()
+    model.fit(data)
+    fit_seconds = time.perf_counter() - start
+    emb1, emb2 = model.predict(data)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "embedding_mod1.npy", emb1)
+    np.save(out / "embedding_mod2.npy", emb2)
+    return fit_seconds
+
+
 def run_baseline(prepared: Path, out: Path, *, seed: int) -> None:
     """The gene-activity + PCA baseline, the same way."""
     import anndata as ad
@@ -143,14 +148,7 @@ def run_baseline(prepared: Path, out: Path, *, seed: int) -> None:
 
     rna, atac = ad.read_h5ad(prepared / "rna.h5ad"), ad.read_h5ad(prepared / "atac.h5ad")
     model = GeneActivityPCA({"annotation": ANNOTATION}, seed=seed, device="cpu")
-    data = Modalities(rna, atac, ("rna", "atac"))
-    start = time.perf_counter()
-    model.fit(data)
-    fit_seconds = time.perf_counter() - start
-    emb1, emb2 = model.predict(data)
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "embedding_mod1.npy", emb1)
-    np.save(out / "embedding_mod2.npy", emb2)
+    fit_seconds = _fit_and_save_embeddings(model, Modalities(rna, atac, ("rna", "atac")), out)
     record = {"implementation": "dance geneactivity_pca", "seed": seed, "fit_seconds": fit_seconds, "peak_memory_mb": _peak_memory_mb()}
     (out / "timing.json").write_text(json.dumps(record, indent=1))
 

@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.distributions import Normal
 
+from dance.nn.likelihoods import nb_log_likelihood_sum_from_logs
+
 __all__ = ["CellEncoder", "Discriminator", "FeatureDecoder", "GLUEModule", "GraphEncoder"]
 
 EPS = 1e-7
@@ -112,8 +114,6 @@ class FeatureDecoder(nn.Module):
         :func:`dance.nn.likelihoods.nb_log_likelihood_sum_from_logs`, which skips the zero
         counts' vanishing terms and autograd's long chain: the cells x features likelihood is
         where GLUE's time goes."""
-        from dance.nn.likelihoods import nb_log_likelihood_sum_from_logs
-
         per_cell_scale = self._per_cell(F.softplus(self.scale), batch)
         logits = torch.addcmul(self._per_cell(self.bias, batch), per_cell_scale, u @ v.t())
         log_mu = torch.log_softmax(logits, dim=1) + torch.log(x.sum(dim=1, keepdim=True).clamp_min(EPS))
