@@ -198,6 +198,28 @@ def test_paired_data_labelled_in_one_modality_score_label_transfer_through_the_p
     assert list(truth.labels2) == list(expected)
 
 
+def test_the_unintegrated_representations_follow_the_views_rows_and_score_neighbour_conservation():
+    import anndata as ad
+
+    from dance.core.tasks.multiomics_integration import unintegrated_representation
+
+    data = synthetic_data("multiomics_integration")
+    view, truth = contract("multiomics_integration").holdout(data, KEYS, seed=0)
+    rep1, rep2 = truth.representations
+    assert rep1.shape[0] == view.mod1.n_obs and rep2.shape[0] == view.mod2.n_obs
+    # the representations are the scoring's own: a model handing them back conserves every neighbourhood
+    padded = np.zeros((rep2.shape[0], rep1.shape[1]), dtype=np.float32)
+    padded[:, : min(rep1.shape[1], rep2.shape[1])] = rep2[:, : rep1.shape[1]]
+    metrics = contract("multiomics_integration").evaluate((rep1, padded), truth, KEYS)
+    assert metrics["neighbor_conservation"] > 0.9
+    # peaks get an LSI (the GLUE paper's ATAC representation), other features a PCA
+    rng = np.random.default_rng(0)
+    peaks = ad.AnnData((rng.random((80, 200)) < 0.2).astype(np.float32))
+    peaks.var_names = [f"chr1:{i * 1000}-{i * 1000 + 500}" for i in range(200)]
+    lsi = unintegrated_representation(peaks, KEYS, n_comps=10)
+    assert lsi.shape == (80, 10)
+
+
 def test_spatial_domain_requires_coordinates():
     data = synthetic_data("spatial_domain")
     del data.obsm["spatial"]

@@ -14,11 +14,13 @@ from dance.core.tasks import TASK_MODULES
 
 SCIB = "Luecken et al. (2022) Benchmarking atlas-level data integration in single-cell genomics. Nat Methods 19:41-50"
 NEURIPS = "Lance et al. (2022) Multimodal single cell data integration challenge: results and lessons learned. PMLR 176:162-176"
+GLUE = "Cao & Gao (2022) Nat Biotechnol 40:1458-1466"
 
 _LABELS = "dance.core.metrics.labels"
 _REGRESSION = "dance.core.metrics.regression"
 _EMBEDDING = "dance.core.metrics.scib_metrics"
 _MATCHING = "dance.core.metrics.matching"
+_OMICS = "dance.core.metrics.omics_integration"
 
 # (task, name, target, higher_is_better, summary, citation)
 METRICS: tuple[tuple[str, str, str, bool, str, str | None], ...] = (
@@ -107,6 +109,48 @@ METRICS: tuple[tuple[str, str, str, bool, str, str | None], ...] = (
         True,
         "kNN label transfer accuracy mod1 -> mod2",
         None,
+    ),
+    (
+        "multiomics_integration",
+        "map",
+        f"{_OMICS}:mean_average_precision",
+        True,
+        "Mean average precision of cell types, 1% neighbours",
+        GLUE,
+    ),
+    ("multiomics_integration", "cell_type_asw", f"{_OMICS}:cell_type_asw", True, "Cell-type silhouette, rescaled to [0, 1]", GLUE),
+    (
+        "multiomics_integration",
+        "neighbor_conservation",
+        f"{_OMICS}:neighbor_conservation",
+        True,
+        "Overlap of each modality's neighbours before and after integration",
+        GLUE,
+    ),
+    (
+        "multiomics_integration",
+        "seurat_alignment_score",
+        f"{_OMICS}:seurat_alignment_score",
+        True,
+        "Share of other-modality neighbours in balanced subsamples",
+        GLUE,
+    ),
+    ("multiomics_integration", "omics_layer_asw", f"{_OMICS}:omics_layer_asw", True, "1 - |modality silhouette| within cell types", GLUE),
+    (
+        "multiomics_integration",
+        "graph_connectivity",
+        f"{_OMICS}:graph_connectivity",
+        True,
+        "Connectivity of each cell type's kNN subgraph",
+        GLUE,
+    ),
+    (
+        "multiomics_integration",
+        "glue_overall",
+        f"{_OMICS}:glue_overall",
+        True,
+        "0.6 x biology conservation + 0.4 x omics mixing",
+        GLUE,
     ),
     ("spatial_domain", "ari", f"{_LABELS}:adjusted_rand_index", True, "Adjusted Rand index vs annotated domains", None),
     ("spatial_domain", "nmi", f"{_LABELS}:normalized_mutual_information", True, "Normalised mutual information vs annotated domains", None),

@@ -15,10 +15,19 @@ Output
 Metrics (``fn(truth, (emb1, emb2))``)
     ``foscttm``: fraction of samples closer than the true match (lower is better; needs the
     pairing), ``label_transfer_accuracy``: kNN transfer of mod1's labels to mod2 (needs labels).
+    The GLUE benchmark's metrics (Cao & Gao 2022, Nat Biotechnol 40:1458-1466; as ``scglue``
+    computes them, :mod:`dance.core.metrics.omics_integration`) score both modalities' cells
+    stacked, the modality as the batch: biology conservation ``map`` (mean average precision of
+    cell types), ``cell_type_asw`` and ``neighbor_conservation`` (needs
+    ``MultiomicsTruth.representations``); omics mixing ``seurat_alignment_score``,
+    ``omics_layer_asw`` and ``graph_connectivity``; ``glue_overall`` = 0.6 * mean biology
+    conservation + 0.4 * mean omics mixing. All but ``seurat_alignment_score`` need the labels of
+    both modalities; all are higher-is-better, in [0, 1].
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +61,17 @@ SPEC = TaskSpec(
         FieldSpec(role="mod1", slot="obsm", key="X_{model}", description="mod1 cells in the shared space"),
         FieldSpec(role="mod2", slot="obsm", key="X_{model}", description="mod2 cells in the shared space"),
     ),
-    metrics=("foscttm", "label_transfer_accuracy"),
+    metrics=(
+        "foscttm",
+        "label_transfer_accuracy",
+        "map",
+        "cell_type_asw",
+        "neighbor_conservation",
+        "seurat_alignment_score",
+        "omics_layer_asw",
+        "graph_connectivity",
+        "glue_overall",
+    ),
 )
 
 
@@ -64,11 +83,51 @@ class MultiomicsIntegrationModel(DanceModel):
 
 @dataclass
 class MultiomicsTruth:
-    """``partner[i]``: row of mod2 (in the view) holding mod1 cell ``i``; labels of both sides."""
+    """What the metrics of the task score a prediction against.
+
+    Attributes
+    ----------
+    partner
+        ``partner[i]``: row of mod2 (in the view) holding mod1 cell ``i``; None when the
+        modalities are unpaired.
+    labels1, labels2
+        Cell types of mod1's and of mod2's cells (mod2 in the view's row order); None when unknown.
+    representations
+        ``(mod1 cells x d1, mod2 cells x d2)``: each modality's own *unintegrated* representation
+        (e.g. the PCA of RNA, the LSI of ATAC), rows in the view's order; what
+        ``neighbor_conservation`` compares the shared space with. None (the default) when not
+        computed: that metric is then absent.
+    """
 
     partner: Any | None
     labels1: Any | None
     labels2: Any | None
+    representations: tuple[Any, Any] | None = None
+
+
+#: peak names such as chr1:100-200, chr1-100-200 or chr1_100_200
+PEAK_NAME = re.compile(r"^[A-Za-z0-9_.]+?[:_-]\d+[-_]\d+$")
+
+
+def unintegrated_representation(adata: AnnData, keys: DataKeys, *, n_comps: int = 50, seed: int = 0) -> Any:
+    """A modality's own representation before integration, as the GLUE paper's neighbour
+    conservation uses it (Cao & Gao 2022, Nat Biotechnol 40:1458): the LSI of peaks (TF-IDF of the
+    counts, truncated SVD, first component dropped) when the features are peaks
+    (``chr1:100-200``), else the PCA of log-normalised, scaled variable genes
+    (:func:`dance.core.transforms.representation.unintegrated_embedding`). Computed on a copy."""
+    import anndata
+    import numpy as np
+
+    from dance.core.transforms import preprocessing as pp
+    from dance.core.transforms.representation import unintegrated_embedding
+
+    names = adata.var_names[: min(50, adata.n_vars)]
+    if adata.n_vars > n_comps + 1 and len(names) and all(PEAK_NAME.match(str(n)) for n in names):
+        counts = adata.layers.get(keys.counts_layer, adata.X)
+        peaks = anndata.AnnData(counts.copy())
+        pp.lsi(peaks, n_comps=n_comps, seed=seed)
+        return np.asarray(peaks.obsm["X_lsi"], dtype=np.float32)
+    return unintegrated_embedding(adata, keys, n_comps=n_comps, seed=seed)
 
 
 class MultiomicsIntegration(TaskContract):
@@ -105,7 +164,8 @@ class MultiomicsIntegration(TaskContract):
                 labels2[partner] = labels1
         if partner is None and (labels1 is None or labels2 is None):
             return Modalities(mod1, mod2, data.names), None
-        return Modalities(mod1, mod2, data.names), MultiomicsTruth(partner, labels1, labels2)
+        representations = (unintegrated_representation(mod1, keys, seed=seed), unintegrated_representation(mod2, keys, seed=seed))
+        return Modalities(mod1, mod2, data.names), MultiomicsTruth(partner, labels1, labels2, representations)
 
     def check_prediction(self, prediction: Any, data: Modalities, keys: DataKeys, *, model: DanceModel | None = None) -> Any:
         if not isinstance(prediction, (tuple, list)) or len(prediction) != 2:
