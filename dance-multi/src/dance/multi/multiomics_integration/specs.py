@@ -12,6 +12,14 @@ MODELS: tuple[ModelSpec, ...] = (
         default=True,
     ),
     ModelSpec(
+        name="geneactivity_harmony",
+        task="multiomics_integration",
+        target="dance.multi.multiomics_integration.geneactivity_harmony:GeneActivityHarmony",
+        summary="ATAC gene activity + joint PCA with RNA, corrected by Harmony with the modality as batch",
+        citation="Korsunsky et al. (2019) Fast, sensitive and accurate integration of single-cell data with Harmony. Nat Methods 16:1289-1296",
+        requires=("dance-single", "torch"),
+    ),
+    ModelSpec(
         name="glue",
         task="multiomics_integration",
         target="dance.multi.multiomics_integration.glue:GLUE",
