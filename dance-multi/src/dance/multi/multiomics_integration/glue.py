@@ -15,34 +15,19 @@ from dance.core.tasks.multiomics_integration import MultiomicsIntegrationModel
 
 
 def scglue_lsi(counts: Any, n_components: int, seed: int) -> np.ndarray:
-    """scglue's ``lsi`` (``scglue.data.lsi``, the tutorial's 100 components, ``n_iter=15``): TF-IDF,
-    rows L1-normalised, ``log1p(x * 1e4)``, the left singular vectors of a randomised SVD, then each
-    cell's vector standardised."""
-    from sklearn.preprocessing import normalize
-    from sklearn.utils.extmath import randomized_svd
+    """scglue's ``lsi`` (``scglue.data.lsi``, the tutorial's 100 components, ``n_iter=15``) of
+    ``counts`` (:class:`~dance.multi.multiomics_integration.glue_representations.PeakLSI`)."""
+    from dance.multi.multiomics_integration.glue_representations import PeakLSI
 
-    x = sp.csr_matrix(counts, dtype=np.float64)
-    idf = x.shape[0] / np.clip(np.asarray(x.sum(axis=0)).ravel(), 1e-12, None)
-    tf = normalize(x, norm="l1", axis=1)
-    tfidf = normalize(tf @ sp.diags(idf), norm="l1", axis=1).tocsr()
-    tfidf.data = np.log1p(tfidf.data * 1e4)
-    u = randomized_svd(tfidf, n_components, n_iter=15, random_state=seed)[0]
-    u = u - u.mean(axis=1, keepdims=True)
-    return (u / np.clip(u.std(axis=1, ddof=1, keepdims=True), 1e-12, None)).astype(np.float32)
+    return PeakLSI(n_components, seed).fit_transform(counts)
 
 
 def scglue_pca(counts: Any, n_components: int, seed: int) -> np.ndarray:
     """The tutorial's RNA representation: ``normalize_total``, ``log1p``, ``scale`` (clipped at 10),
-    PCA (``n_components``)."""
-    from sklearn.decomposition import PCA
+    PCA (:class:`~dance.multi.multiomics_integration.glue_representations.ExpressionPCA`)."""
+    from dance.multi.multiomics_integration.glue_representations import ExpressionPCA
 
-    x = np.asarray(sp.csr_matrix(counts, dtype=np.float64).todense())
-    totals = np.clip(x.sum(axis=1, keepdims=True), 1e-12, None)
-    x = np.log1p(x / totals * np.median(totals))
-    sd = x.std(axis=0)
-    x = np.clip((x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0), None, 10)
-    n = int(min(n_components, x.shape[0] - 1, x.shape[1] - 1))
-    return PCA(n_components=n, random_state=seed).fit_transform(x).astype(np.float32)
+    return ExpressionPCA(n_components, seed).fit_transform(counts)
 
 
 def balancing_weights(
@@ -109,7 +94,6 @@ class GLUE(MultiomicsIntegrationModel):
     """
 
     name = "glue"
-    transductive = True
     needs_counts = True
 
     class Params(ModelParams):
@@ -139,44 +123,129 @@ class GLUE(MultiomicsIntegrationModel):
     quick_params = {"max_epochs": 2, "n_components": 8, "latent": 4, "hidden": 16, "batch_size": 16, "n_top_genes": 50}
 
     def _fit(self, data: Any) -> None:
+        from dance.multi.genomes import genome_of
+
+        self._fit_layers([data.mod1, data.mod2], ("mod1", "mod2"), signs=None, genome=genome_of(data))
+
+    def _predict(self, data: Any) -> Any:
+        return tuple(self._embed([data.mod1, data.mod2]))
+
+    # ------------------------------------------------------------ two or more layers
+    def fit_layers(self, rna: Any, *others: Any, signs: Any = None) -> GLUE:
+        """Integrate an expression layer with one or more other layers (e.g. RNA, ATAC and DNA
+        methylation: GLUE's triple-omics integration), each of its own cells.
+
+        Parameters
+        ----------
+        rna
+            Expression counts (``layers['counts']`` or integer ``X``); its genes anchor the graph.
+        *others
+            Layers whose features are genomic intervals (``var`` columns or names such as
+            ``chr1:100-200``), with counts; each is encoded from its LSI and decoded with a
+            negative binomial.
+        signs
+            +1 or -1 per other layer (-1 where more signal means less expression, as gene-body
+            methylation); default +1.
+
+        Returns
+        -------
+        GLUE
+            ``self``, fitted: :meth:`embed_layers` embeds cells of every layer.
+        """
+        from dance.core.seeding import seed_everything
+
+        if not others:
+            raise DanceInputError("GLUE integrates two or more layers; got only the expression layer", field="others")
+        layers = [rna, *others]
+        roles = ("rna", *(f"layer {k + 2}" for k in range(len(others))))
+        self.input_features_ = {role: tuple(map(str, adata.var_names)) for role, adata in zip(roles, layers, strict=True)}
+        genome = next((a.uns["genome"] for a in reversed(layers) if isinstance(a.uns.get("genome"), str) and a.uns["genome"]), None)
+        seed_everything(self.seed)
+        self._fit_layers(layers, roles, signs=signs, genome=genome)
+        self.fitted_ = True
+        return self
+
+    def embed_layers(self, rna: Any, *others: Any) -> list[np.ndarray]:
+        """Cells of each layer (as :meth:`fit_layers` received them, any cells) in the shared space."""
+        self._check_fitted()
+        layers = [rna, *others]
+        if len(layers) != len(self.representations_):
+            raise DanceInputError(f"this GLUE model integrates {len(self.representations_)} layers; got {len(layers)}", field="layers")
+        return self._embed(layers)
+
+    def _fit_layers(self, layers: list[Any], roles: tuple[str, ...], *, signs: Any, genome: str | None) -> None:
         from dance.core.validation import counts_matrix
         from dance.multi.features import most_variable_counts
-        from dance.multi.genomes import genome_of
         from dance.multi.guidance_graph import guidance_graph
+        from dance.multi.multiomics_integration.glue_representations import ExpressionPCA, PeakLSI
 
         p = self.params
-        rna_counts = sp.csr_matrix(counts_matrix(data.mod1, self.keys, role="mod1"), dtype=np.float32)
-        atac_counts = sp.csr_matrix(counts_matrix(data.mod2, self.keys, role="mod2"), dtype=np.float32)
-        genes = most_variable_counts(rna_counts, p.n_top_genes, role="mod1")
-        annotation = p.annotation or genome_of(data) or "GRCh38"  # as the gene-activity baseline
-        # every gene first, so that the build check counts the peaks any gene reaches
-        full = guidance_graph(data.mod1, data.mod2, annotation=annotation, promoter=p.promoter)
-        reached = full.reachable_from(data.mod1.var_names[genes])[data.mod1.n_vars :]
-        peaks = np.flatnonzero(reached)
-        if peaks.size == 0:
-            raise DanceInputError(
-                "no peak of mod2 lies on or near a highly variable gene of mod1; check the annotation's build", field="annotation"
-            )
-        graph = guidance_graph(data.mod1[:, genes], data.mod2[:, peaks], annotation=annotation, promoter=p.promoter)
-        self.genes_ = [str(g) for g in data.mod1.var_names[genes]]
-        self.peaks_ = [str(g) for g in data.mod2.var_names[peaks]]
-        counts = [rna_counts[:, genes], atac_counts[:, peaks]]
-        representations = [scglue_pca(rna_counts[:, genes], p.n_components, self.seed), scglue_lsi(atac_counts, p.n_components, self.seed)]
-        batches = [self._batch_codes(data.mod1), self._batch_codes(data.mod2)]
+        counts = [sp.csr_matrix(counts_matrix(a, self.keys, role=r), dtype=np.float32) for a, r in zip(layers, roles, strict=True)]
+        genes = most_variable_counts(counts[0], p.n_top_genes, role=roles[0])
+        annotation = p.annotation or genome or "GRCh38"  # as the gene-activity baseline
+        # every gene first, so that the build check counts the features any gene reaches
+        full = guidance_graph(*layers, annotation=annotation, promoter=p.promoter, signs=signs)
+        reached = full.reachable_from(layers[0].var_names[genes])
+        offsets = np.cumsum([0, *(a.n_vars for a in layers)])
+        kept = [genes, *(np.flatnonzero(reached[offsets[k] : offsets[k + 1]]) for k in range(1, len(layers)))]
+        for k in range(1, len(layers)):
+            if kept[k].size == 0:
+                where = "mod2" if roles[k] == "mod2" else roles[k]
+                raise DanceInputError(
+                    f"no feature of {where} lies on or near a highly variable gene of {roles[0]}; check the annotation's build",
+                    field="annotation",
+                )
+        graph = guidance_graph(
+            *(a[:, index] for a, index in zip(layers, kept, strict=True)), annotation=annotation, promoter=p.promoter, signs=signs
+        )
+        used = [c[:, index] for c, index in zip(counts, kept, strict=True)]
+        # the expression is represented by its variable genes, the other layers by all their features (scglue's tutorial)
+        self.representations_ = [ExpressionPCA(p.n_components, self.seed)] + [PeakLSI(p.n_components, self.seed) for _ in layers[1:]]
+        self.representation_features_ = [[str(g) for g in layers[0].var_names[genes]]] + [list(map(str, a.var_names)) for a in layers[1:]]
+        inputs = [self.representations_[0].fit_transform(used[0])] + [
+            r.fit_transform(c) for r, c in zip(self.representations_[1:], counts[1:], strict=True)
+        ]
+        batches = [self._batch_codes(a) for a in layers]
+        self.genes_ = self.representation_features_[0]
         self.graph_ = graph
-        self.embeddings_, self.feature_embeddings_, notes = _train(self, graph, counts, representations, batches)
-        self.consistency_ = _consistency(self.embeddings_, counts, graph, self.seed)
+        self.features_ = list(graph.features)
+        self.embeddings_, self.feature_embeddings_, notes = _train(self, graph, used, inputs, batches)
+        self.consistency_ = _consistency(self.embeddings_, used, graph, self.seed)
         self.notes_ = {
             "glue_integration_consistency": {
                 int(n): round(float(c), 4) for n, c in zip(self.consistency_["n_meta"], self.consistency_["consistency"], strict=True)
             },
             "glue_consistency_reading": _consistency_reading(self.consistency_),
             "glue_genes": len(genes),
-            "glue_peaks": int(peaks.size),
+            "glue_peaks": int(sum(index.size for index in kept[1:])),
             "glue_graph_edges": int((graph.kind == "fwd").sum()),
             "glue_annotation": str(annotation),
             **notes,
         }
+
+    def _embed(self, layers: list[Any]) -> list[np.ndarray]:
+        """Each layer's cells through its representation and encoder (latent means)."""
+        import torch
+
+        from dance.core.validation import counts_matrix
+        from dance.nn.data import predict_in_batches
+
+        embedded = []
+        self.module_.eval()
+        for k, (adata, names, representation) in enumerate(zip(layers, self.representation_features_, self.representations_, strict=True)):
+            index = adata.var_names.get_indexer(names)
+            if (index < 0).any():
+                missing = [n for n, i in zip(names, index, strict=True) if i < 0]
+                raise DanceInputError(
+                    f"layer {k + 1} lacks {len(missing)} feature(s) the model was fitted on (e.g. {', '.join(missing[:5])})",
+                    field="var_names",
+                )
+            counts = sp.csr_matrix(counts_matrix(adata, self.keys, role=f"mod{k + 1}"), dtype=np.float32)[:, index]
+            x = torch.as_tensor(representation.transform(counts), device=self.device_)
+            with torch.no_grad():
+                encoded = predict_in_batches(lambda rows, k=k, x=x: self.module_.encoders[k](x[rows]).mean, x.shape[0])
+            embedded.append(encoded.cpu().numpy())
+        return embedded
 
     def _batch_codes(self, adata: Any) -> np.ndarray:
         key = self.keys.batch_key
@@ -184,23 +253,21 @@ class GLUE(MultiomicsIntegrationModel):
             return np.unique(adata.obs[key].astype(str).to_numpy(), return_inverse=True)[1].astype(np.int64)
         return np.zeros(adata.n_obs, dtype=np.int64)
 
-    def _predict(self, data: Any) -> Any:
-        return self.embeddings_
-
     def feature_embeddings_frame(self) -> Any:
         """The feature embeddings (the graph encoder's means) of the genes and peaks GLUE used,
         indexed by feature name; ``dance run`` writes them as ``varm['X_glue']`` (NaN for the
         features it left out)."""
         import pandas as pd
 
-        return pd.DataFrame(self.feature_embeddings_, index=list(self.graph_.features))
+        return pd.DataFrame(self.feature_embeddings_, index=self.features_)
 
     def write_model_outputs(self, folder: Any, *, plots: bool = True) -> dict[str, Any]:
         """``regulatory.csv`` (every gene-peak link of the guidance graph scored by the cosine of
         the two features' embeddings against a permutation null, scglue's
         ``regulatory_inference``: gene, peak, distance, score, pval, qval), ``consistency.csv`` and,
         with plots, ``consistency.png`` (the integration consistency by number of metacells,
-        GLUE's 0.05 line)."""
+        GLUE's 0.05 line). A loaded model writes the regulatory table only (the consistency
+        needs the training cells)."""
         from pathlib import Path
 
         from dance.multi.regulatory import regulatory_inference
@@ -210,11 +277,78 @@ class GLUE(MultiomicsIntegrationModel):
         regulatory = regulatory_inference(self.graph_, self.feature_embeddings_, seed=self.seed)
         regulatory.to_csv(folder / "regulatory.csv", index=False)
         written["regulatory"] = folder / "regulatory.csv"
-        self.consistency_.to_csv(folder / "consistency.csv", index=False)
-        written["consistency"] = folder / "consistency.csv"
-        if plots and len(self.consistency_):
-            written["consistency_plot"] = _plot_consistency(self.consistency_, folder / "consistency.png")
+        consistency = getattr(self, "consistency_", None)
+        if consistency is not None:
+            consistency.to_csv(folder / "consistency.csv", index=False)
+            written["consistency"] = folder / "consistency.csv"
+            if plots and len(consistency):
+                written["consistency_plot"] = _plot_consistency(consistency, folder / "consistency.png")
         return written
+
+    # ------------------------------------------------------------ saving
+    def _fitted_state(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The representations' fitted projections, the networks' weights, the guidance graph and
+        the feature embeddings (for ``varm`` and the regulatory table of a loaded model)."""
+        from dance.nn.persistence import module_arrays
+
+        g = self.graph_
+        values = {
+            "representations": [r.kind for r in self.representations_],
+            "representation_features": self.representation_features_,
+            "features": self.features_,
+            "feature_slices": [[s.start, s.stop] for s in self.module_.feature_slices],
+            "n_batches": [int(d.scale.shape[0]) for d in self.module_.decoders],
+            "widths": [int(e.net[0].in_features) for e in self.module_.encoders],
+            "graph_report": list(g.report),
+            "notes": self.notes_,
+        }
+        arrays = {
+            **module_arrays(self.module_, "glue"),
+            **{k: v for i, r in enumerate(self.representations_) for k, v in r.arrays(f"representation{i}").items()},
+            "feature_embeddings": np.asarray(self.feature_embeddings_),
+            **{f"graph.{name}": np.asarray(getattr(g, name)) for name in ("modality", "source", "target", "weight", "sign", "distance")},
+            "graph.kind": np.array([EDGE_KINDS.index(str(k)) for k in g.kind], dtype=np.int8),
+        }
+        return values, arrays
+
+    def _restore_state(self, values: dict[str, Any], arrays: dict[str, Any]) -> None:
+        from dance.multi.guidance_graph import GuidanceGraph
+        from dance.multi.multiomics_integration.glue_module import GLUEModule
+        from dance.multi.multiomics_integration.glue_representations import representation_for
+        from dance.nn.persistence import load_module_arrays
+
+        p = self.params
+        self.representations_ = [
+            type(representation_for(kind, p.n_components, self.seed)).from_arrays(arrays, f"representation{i}", self.seed)
+            for i, kind in enumerate(values["representations"])
+        ]
+        self.representation_features_ = [[str(n) for n in names] for names in values["representation_features"]]
+        self.genes_ = self.representation_features_[0]
+        self.features_ = [str(n) for n in values["features"]]
+        self.feature_embeddings_ = np.asarray(arrays["feature_embeddings"])
+        self.graph_ = GuidanceGraph(
+            features=self.features_,
+            **{name: np.asarray(arrays[f"graph.{name}"]) for name in ("modality", "source", "target", "weight", "sign", "distance")},
+            kind=np.asarray(EDGE_KINDS, dtype=object)[np.asarray(arrays["graph.kind"])],
+            report=list(values["graph_report"]),
+        )
+        self.notes_ = dict(values["notes"])
+        self.consistency_ = None
+        module = GLUEModule(
+            values["widths"],
+            [slice(a, b) for a, b in values["feature_slices"]],
+            len(self.features_),
+            values["n_batches"],
+            latent=p.latent,
+            hidden=p.hidden,
+            depth=p.depth,
+            dropout=p.dropout,
+        )
+        self.module_ = load_module_arrays(module, arrays, "glue").to(self.device_).eval()
+
+
+#: the guidance graph's edge kinds, saved as their codes
+EDGE_KINDS = ("fwd", "rev", "loop")
 
 
 def _consistency(embeddings: Any, counts: list[Any], graph: Any, seed: int) -> Any:
