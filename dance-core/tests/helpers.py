@@ -156,3 +156,26 @@ class LabelledJointEmbedding(JointEmbeddingModel):
 
         blocks = [m.X[:, :3].toarray() if sp.issparse(m.X) else np.asarray(m.X)[:, :3] for m in (data.mod1, data.mod2)]
         return np.hstack(blocks).astype(np.float32)
+
+
+def read_h5ad_dataset(files: dict, task: str) -> Any:
+    """Loader of a one-file test dataset."""
+    import anndata as ad
+
+    return ad.read_h5ad(next(iter(files.values())))
+
+
+def demo_dataset_plugin(sha256: str, model_params: dict) -> types.ModuleType:
+    """A dataset ``demo_test`` (one h5ad at ``demo/demo.h5ad`` of DANCE_DATA_DIR) that gives models parameters."""
+
+    def dance_register_datasets(register):
+        register(
+            name="demo_test",
+            tasks=("clustering",),
+            target="helpers:read_h5ad_dataset",
+            summary="synthetic cells for tests",
+            files=({"path": "demo/demo.h5ad", "sha256": sha256},),
+            model_params=model_params,
+        )
+
+    return plugin_module("demo_data", dance_register_datasets=dance_register_datasets)

@@ -182,3 +182,21 @@ def test_a_models_training_history_goes_into_the_result_and_a_figure(make_regist
     assert result.outputs["training"].endswith("training.png") and (tmp_path / "run" / "training.png").stat().st_size > 5_000
     plain = run("clustering", "kmeans_test", synthetic_data("clustering"), out=tmp_path / "plain", registry=registry)
     assert plain.training == {} and "training" not in plain.outputs
+
+
+def test_a_datasets_model_params_apply_unless_the_user_sets_them(make_registry, tmp_path, monkeypatch):
+    from helpers import demo_dataset_plugin
+
+    file = tmp_path / "data" / "demo" / "demo.h5ad"
+    file.parent.mkdir(parents=True)
+    synthetic_data("clustering").write_h5ad(file)
+    monkeypatch.setenv("DANCE_DATA_DIR", str(tmp_path / "data"))
+    plugins = {
+        "testplugin": kmeans_plugin(),
+        "demo": demo_dataset_plugin(hashlib.sha256(file.read_bytes()).hexdigest(), {"kmeans_test": {"n_clusters": 2}}),
+    }
+    registry = make_registry(plugins)
+    result = run("clustering", "kmeans_test", "demo_test", registry=registry, write=False)
+    assert result.params["n_clusters"] == 2 and result.notes["params_from_dataset"] == {"n_clusters": 2}
+    mine = run("clustering", "kmeans_test", "demo_test", params={"n_clusters": 4}, registry=registry, write=False)
+    assert mine.params["n_clusters"] == 4 and "params_from_dataset" not in mine.notes

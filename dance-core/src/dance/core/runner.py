@@ -165,7 +165,12 @@ def run(
             reveal_labels = model_cls.training_label_fraction
         revealed = {} if reveal_labels is None else contract.reveal_labels(view, truth, data_keys, fraction=reveal_labels, seed=seed)
         contract.mark_validated(view, data_keys, stage="fit", needs_counts=model_cls.needs_counts)
-    chosen_params, notes = contract.suggest_params(model_cls, original, data_keys, dict(params or {}))
+    given = dict(params or {})
+    dataset_params = resolved.dataset.model_params.get(model_spec.name, {}) if resolved.dataset is not None else {}
+    from_dataset = {name: value for name, value in dataset_params.items() if name not in given}
+    chosen_params, notes = contract.suggest_params(model_cls, original, data_keys, {**from_dataset, **given})
+    if from_dataset:
+        notes = {**notes, "params_from_dataset": from_dataset}
     chosen_params, cluster_notes = contract.choose_n_clusters(model_cls, original, data_keys, chosen_params, n_clusters)
     notes = {**resolved.notes, **cluster_notes, **revealed, **notes}
     instance = model_cls(chosen_params, seed=seed, device=concrete_device, keys=data_keys, pipeline=pipeline, registry=registry)

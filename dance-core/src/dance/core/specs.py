@@ -224,6 +224,11 @@ class DatasetSpec(EntrySpec):
     default_for: tuple[TaskName, ...] = ()
     shape: str | None = Field(default=None, description="e.g. '4271 cells x 2000 genes'")
     keys: dict[str, str] = Field(default_factory=dict, description="DataKeys this dataset uses instead of the defaults")
+    model_params: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="parameters a model runs with on this dataset unless the user sets them (e.g. a shorter schedule for an "
+        "embedded demo subset), by model name; a run records those it used in its notes",
+    )
 
     @field_validator("keys")
     @classmethod
