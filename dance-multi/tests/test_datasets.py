@@ -12,6 +12,7 @@ from dance.core.containers import Modalities
     [
         ("bmmc_cite", "modality_prediction", ((600, 1000), (600, 134))),
         ("bmmc_multiome", "multiomics_integration", ((500, 600), (500, 600))),
+        ("snareseq_chen2019_subset", "multiomics_integration", ((3000, 1677), (3000, 10000))),
     ],
 )
 def test_embedded_datasets(name, task, shapes):
@@ -91,3 +92,17 @@ def test_a_dataset_pair_can_be_oriented_the_other_way(shared_data_env):
     assert orient_modalities(data, ("rna", None), source="x") is data
     with pytest.raises(DanceInputError, match="--mod1 'atac': dataset 'cite_pbmc10k' has the modalities rna, adt"):
         orient_modalities(data, ("atac", None), source="dataset 'cite_pbmc10k'")
+
+
+def test_the_embedded_snareseq_subset_is_the_scripts_selection_of_the_full_set(shared_data_env):
+    """Same cells in both modalities, every subset peak and cell in the full set with the same counts."""
+    full = load_dataset("snareseq_chen2019", "multiomics_integration")
+    subset = load_dataset("snareseq_chen2019_subset", "multiomics_integration")
+    assert subset.paired and subset.mod2.uns["genome"] == "mm10"
+    cells, peaks = subset.mod1.obs_names, subset.mod2.var_names
+    original = full.mod2[cells, peaks].layers["counts"]
+    assert (original != subset.mod2.layers["counts"]).nnz == 0
+    # the peaks open in the most cells: none left out is open in more cells than the least open kept
+    opened = np.asarray((full.mod2.layers["counts"] > 0).sum(axis=0)).ravel()
+    kept = full.mod2.var_names.isin(peaks)
+    assert opened[~kept].max() <= opened[kept].min()

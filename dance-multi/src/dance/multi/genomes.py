@@ -46,6 +46,8 @@ ANNOTATIONS: dict[str, DataFile] = {
         sha256="094246a24a1004da54e62cbefb9b48c5142ca9183aaef7e14ff9efe030247e32",
         source="https://github.com/GreenleafLab/ArchR/blob/6feec354/data/geneAnnoMm10.rda",
         size=530171,
+        # embedded: the default multi-omics integration (SNARE-seq, mm10 peaks) needs it
+        package="dance.multi.data",
     ),
 }
 

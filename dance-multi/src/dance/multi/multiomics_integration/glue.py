@@ -115,6 +115,13 @@ class GLUE(MultiomicsIntegrationModel):
         neg_samples: int = Field(10, ge=1, description="negative edges per positive edge")
         validation_fraction: float = Field(0.1, gt=0, lt=0.5, description="cells held out for early stopping (scglue: 0.1)")
         max_epochs: int | None = Field(None, ge=1, description="most epochs of each stage; None: scglue's AUTO rule")
+        align_burnin: int | None = Field(
+            None, ge=1, description="fine-tuning epochs over which the discriminator's input noise fades out; None: scglue's AUTO rule"
+        )
+        patience: int | None = Field(None, ge=1, description="early-stopping patience in epochs; None: scglue's AUTO rule")
+        reduce_lr_patience: int | None = Field(
+            None, ge=1, description="epochs without improvement before the learning rate drops tenfold; None: scglue's AUTO rule"
+        )
         promoter: int = Field(2000, ge=0, description="bases upstream of each gene linked to its peaks")
         balance_resolution: float = Field(1.0, gt=0, description="Leiden resolution of the balancing weights")
         balance_cutoff: float = Field(0.5, ge=0, le=1, description="cluster cosine similarity below which clusters do not balance")
@@ -431,10 +438,12 @@ def _train(
     propagation = _propagation(graph, device)
     sampler = _EdgeSampler(graph, p.neg_samples, seed=model.seed)
     schedule = _auto_schedule(sum(sizes), p.batch_size, p.validation_fraction, p.learning_rate)
-    epochs = p.max_epochs or schedule["max_epochs"]
+    # scglue's fit arguments: a value given replaces its AUTO rule, the others stay AUTO
+    schedule.update({name: value for name in schedule if (value := getattr(p, name)) is not None})
+    epochs = schedule["max_epochs"]
     history: dict[str, Any] = {}
     weights = [torch.ones(n, device=device) for n in sizes]
-    notes: dict[str, Any] = {"glue_auto_schedule": schedule}
+    notes: dict[str, Any] = {"glue_schedule": schedule}
     for stage_name, burnin in (("pretrain", None), ("finetune", schedule["align_burnin"])):
         trainer = Trainer(model.name, seed=model.seed + (stage_name == "finetune"), device=device, generator=torch_generator(model.seed))
         result = _fit_stage(

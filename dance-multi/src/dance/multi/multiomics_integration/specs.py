@@ -9,7 +9,6 @@ MODELS: tuple[ModelSpec, ...] = (
         target="dance.multi.multiomics_integration.geneactivity_pca:GeneActivityPCA",
         summary="ATAC gene activity + joint PCA with RNA",
         citation="Stuart et al. (2019) Comprehensive integration of single-cell data. Cell 177:1888-1902",
-        default=True,
     ),
     ModelSpec(
         name="geneactivity_harmony",
@@ -25,5 +24,6 @@ MODELS: tuple[ModelSpec, ...] = (
         target="dance.multi.multiomics_integration.glue:GLUE",
         summary="GLUE: graph-linked unified embedding of unpaired RNA and ATAC through a gene-peak guidance graph",
         citation="Cao & Gao (2022) Multi-omics single-cell data integration and regulatory inference with graph-linked embedding. Nat Biotechnol 40:1458-1466",
+        default=True,
     ),
 )
