@@ -194,3 +194,23 @@ def test_glue_integrates_three_layers_methylation_with_a_negative_sign():
     accuracy = [float((vote.predict(e) == layer.obs["cell_type"]).mean()) for e, layer in ((embeddings[1], atac), (embeddings[2], met))]
     # four types: 0.25 by chance; measured 1.0 and 1.0 (with sign +1 for the regions: 1.0 and 0.0)
     assert min(accuracy) > 0.8, accuracy
+
+
+def test_glue_gives_the_same_embedding_in_two_fresh_processes():
+    """torch is imported inside the fit, after the fit's own seeding: the weights must still start alike."""
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib, numpy as np\n"
+        "from dance.core.testing import synthetic_data\n"
+        "from dance.multi.multiomics_integration.glue import GLUE\n"
+        "data = synthetic_data('multiomics_integration')\n"
+        "params = {'max_epochs': 1, 'latent': 4, 'hidden': 16, 'n_components': 8, 'batch_size': 16, 'n_top_genes': 50}\n"
+        "emb = GLUE(params, seed=0, device='cpu').fit(data).predict(data)\n"
+        "print(hashlib.sha256(np.ascontiguousarray(emb[0]).tobytes() + np.ascontiguousarray(emb[1]).tobytes()).hexdigest())\n"
+    )
+    digests = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()[-1] for _ in range(2)
+    ]
+    assert digests[0] == digests[1]

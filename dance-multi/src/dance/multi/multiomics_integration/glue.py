@@ -420,6 +420,9 @@ def _train(
 
     p = model.params
     device = model.device_
+    # first: the trainer seeds torch, so the weights below start alike in every process (torch is
+    # imported inside this function, after the fit's own seeding)
+    pretrain_trainer = Trainer(model.name, seed=model.seed, device=device, generator=torch_generator(model.seed))
     sizes = [c.shape[0] for c in counts]
     widths = [c.shape[1] for c in counts]
     slices = [slice(sum(widths[:i]), sum(widths[: i + 1])) for i in range(len(widths))]
@@ -445,7 +448,11 @@ def _train(
     weights = [torch.ones(n, device=device) for n in sizes]
     notes: dict[str, Any] = {"glue_schedule": schedule}
     for stage_name, burnin in (("pretrain", None), ("finetune", schedule["align_burnin"])):
-        trainer = Trainer(model.name, seed=model.seed + (stage_name == "finetune"), device=device, generator=torch_generator(model.seed))
+        trainer = (
+            pretrain_trainer
+            if stage_name == "pretrain"
+            else Trainer(model.name, seed=model.seed + 1, device=device, generator=torch_generator(model.seed))
+        )
         result = _fit_stage(
             trainer, stage_name, module, rows, batch_tensors, propagation, sampler, weights, sizes, epochs, burnin, schedule, p
         )
