@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 import dance.cli.render as render
+from dance.cli.benchmark_command import benchmark_app
 from dance.cli.help_display import FlagAwareCommand, FlagAwareGroup
 from dance.cli.predict_command import predict_command
 from dance.cli.run_command import run_command
@@ -38,6 +39,7 @@ data_app = typer.Typer(
     context_settings=HELP_OPTIONS,
 )
 app.add_typer(data_app, name="data")
+app.add_typer(benchmark_app, name="benchmark")
 
 KINDS = ("tasks", "models", "datasets", "metrics", "transforms", "commands")
 Format = Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table or json")]
@@ -315,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
-    builtin = {"list", "info", "plugins", "run", "predict", "check", "data"}
+    builtin = {"list", "info", "plugins", "run", "predict", "check", "data", "benchmark"}
     try:
         if command not in builtin and not (command is None and "--version" in args):
             for error in _add_extension_commands(None if command is None else command):
