@@ -46,6 +46,30 @@ def test_negative_values_where_counts_are_required(h5ad, tmp_path):
     assert sha256(path) == digest
 
 
+def _imputation_input(change):
+    adata = synthetic_data("imputation")
+    change(adata)
+    return adata
+
+
+@pytest.mark.parametrize(
+    ("change", "fragments"),
+    [
+        # log-normalised values where counts are required
+        (lambda a: setattr(a, "X", np.log1p(a.X / a.X.sum(axis=1, keepdims=True) * 1e4)), ("X holds non-integer values", "raw counts")),
+        # nothing to hold out: no cell with more than 5 non-zero counts
+        (lambda a: a.X.__setitem__((slice(None), slice(5, None)), 0.0), ("X has no cell with more than 5 non-zero counts",)),
+        # a gene without any count
+        (lambda a: a.X.__setitem__((slice(None), 4), 0.0), ("X has 1 gene(s) with no counts in any cell (e.g. 'gene_4')", "filter_genes")),
+    ],
+    ids=["log-normalised", "too-few-non-zeros", "all-zero-gene"],
+)
+def test_imputation_refuses_input_it_cannot_hold_entries_out_of(h5ad, tmp_path, change, fragments):
+    path, digest = h5ad(_imputation_input(change))
+    check_refused(dance("run", "imputation", "--data", str(path), "-o", str(tmp_path / "o")), *fragments)
+    assert sha256(path) == digest
+
+
 def test_nan_in_the_matrix(h5ad, tmp_path):
     adata = synthetic_data("clustering")
     adata.X[0, 0] = np.nan

@@ -15,12 +15,14 @@ from dance.core.tasks import TASK_MODULES
 SCIB = "Luecken et al. (2022) Benchmarking atlas-level data integration in single-cell genomics. Nat Methods 19:41-50"
 NEURIPS = "Lance et al. (2022) Multimodal single cell data integration challenge: results and lessons learned. PMLR 176:162-176"
 GLUE = "Cao & Gao (2022) Nat Biotechnol 40:1458-1466"
+SCGNN = "Wang et al. (2021) scGNN is a novel graph neural network framework for single-cell RNA-Seq analyses. Nat Commun 12:1882"
 
 _LABELS = "dance.core.metrics.labels"
 _REGRESSION = "dance.core.metrics.regression"
 _EMBEDDING = "dance.core.metrics.scib_metrics"
 _MATCHING = "dance.core.metrics.matching"
 _OMICS = "dance.core.metrics.omics_integration"
+_IMPUTATION = "dance.core.metrics.imputation"
 
 # (task, name, target, higher_is_better, summary, citation)
 METRICS: tuple[tuple[str, str, str, bool, str, str | None], ...] = (
@@ -35,8 +37,21 @@ METRICS: tuple[tuple[str, str, str, bool, str, str | None], ...] = (
         "Hubert & Arabie (1985) J Classif 2:193-218",
     ),
     ("clustering", "nmi", f"{_LABELS}:normalized_mutual_information", True, "Normalised mutual information vs labels", None),
-    ("imputation", "mse", f"{_REGRESSION}:mean_squared_error", False, "MSE of log1p values on held-out entries", None),
-    ("imputation", "pearson", f"{_REGRESSION}:pearson_correlation", True, "Pearson r of log1p values on held-out entries", None),
+    ("imputation", "mse", f"{_IMPUTATION}:mean_squared_error", False, "MSE of log1p values on held-out entries", None),
+    ("imputation", "rmse", f"{_IMPUTATION}:root_mean_squared_error", False, "RMSE of log1p values on held-out entries", None),
+    ("imputation", "pearson", f"{_IMPUTATION}:pearson", True, "Pearson r of log1p values on held-out entries", None),
+    ("imputation", "median_l1", f"{_IMPUTATION}:median_l1", False, "Median |error| of log1p values on held-out entries", SCGNN),
+    (
+        "imputation",
+        "cosine",
+        f"{_IMPUTATION}:cosine",
+        True,
+        "Per-cell cosine of held-out log1p values, mean over cells with >= 2",
+        None,
+    ),
+    ("imputation", "ari_imputed", f"{_IMPUTATION}:ari_imputed", True, "ARI vs cell types of Leiden clusters of the imputed matrix", None),
+    ("imputation", "ari_masked", f"{_IMPUTATION}:ari_masked", True, "The same ARI for the masked input (reference)", None),
+    ("imputation", "ari_gain", f"{_IMPUTATION}:ari_gain", True, "ari_imputed - ari_masked", None),
     ("batch_integration", "nmi", f"{_EMBEDDING}:cluster_nmi", True, "NMI of optimal Leiden clusters vs cell types", SCIB),
     ("batch_integration", "ari", f"{_EMBEDDING}:cluster_ari", True, "ARI of optimal Leiden clusters vs cell types", SCIB),
     ("batch_integration", "asw_label", f"{_EMBEDDING}:asw_label", True, "Cell-type silhouette, rescaled to [0, 1]", SCIB),

@@ -129,7 +129,10 @@ DATASETS: tuple[DatasetSpec, ...] = (
         summary="Mouse bladder, 2,100 sampled cells, all 20,670 genes, 16 types",
         target=f"{LOADERS}:load_labelled_h5",
         tasks=("clustering", "imputation"),
-        description="2,100 cells sampled from the Microwell-seq mouse bladder set, all genes (scDeepCluster repository).",
+        description=(
+            "2,100 cells sampled from the Microwell-seq mouse bladder set, all genes (scDeepCluster repository). For "
+            "imputation the 1,591 genes without counts in these cells are dropped (19,079 kept)."
+        ),
         citation=TIAN_2019,
         files=(
             DataFile(
@@ -167,8 +170,11 @@ DATASETS: tuple[DatasetSpec, ...] = (
         name="cbmc_citeseq",
         summary="CBMC CITE-seq (Stoeckius 2017), top 2,000 genes, 15 types; stratified split",
         target=f"{LOADERS}:load_labelled_h5",
-        tasks=("cell_type_annotation", "clustering"),
-        description="Cord-blood mononuclear cells, RNA counts of 2,000 genes (protein counts in obsm['ADT_X']), labels from scDCC.",
+        tasks=("cell_type_annotation", "clustering", "imputation"),
+        description=(
+            "Cord-blood mononuclear cells, RNA counts of 2,000 genes (protein counts in obsm['ADT_X'], dropped for imputation), "
+            "labels from scDCC."
+        ),
         citation="Stoeckius et al. (2017) Simultaneous epitope and transcriptome measurement in single cells. Nat Methods 14:865-868",
         files=(
             DataFile(
@@ -266,6 +272,94 @@ DATASETS: tuple[DatasetSpec, ...] = (
             ),
         ),
         shape="2370 cells x 20 PCs",
+    ),
+    DatasetSpec(
+        name="cite_pbmc10k_rna",
+        summary="10x PBMC 10k CITE-seq, RNA counts only (1,000 genes), 5 types; for imputation",
+        target=f"{LOADERS}:load_rna_counts_h5ad",
+        tasks=("imputation",),
+        description=(
+            "The RNA counts of dance-multi's cite_pbmc10k (10x Genomics pbmc_10k_protein_v3): 6,661 cells x 1,000 genes, "
+            "cell types from ADTnorm's annotation in obs['cell_type'] (its 'undefined' and 'unmatched' cells are unlabelled); "
+            "302 genes have no recovered name."
+        ),
+        citation="10x Genomics (2019) 10k PBMCs from a healthy donor, gene expression and cell surface protein (v3 chemistry)",
+        files=(
+            DataFile(
+                path="multimodal/cite_pbmc10k/pbmc10k_protein_v3_rna.h5ad",
+                sha256="6c93960316f9a802e86f4afed2bb19dfe8c1ab7184555edcbf2f0af5c1b3e023",
+                source="https://github.com/xianglin226/scMDC/blob/5f354593/datasets/10XPBMC_filtered_1000G.H5",
+                size=2289611,
+            ),
+        ),
+        shape="6661 cells x 1000 genes",
+    ),
+    DatasetSpec(
+        name="snareseq_chen2019_rna",
+        summary="SNARE-seq adult mouse cortex (Chen 2019), RNA counts only (1,677 genes), 23 types; for imputation",
+        target=f"{LOADERS}:load_rna_counts_h5ad",
+        tasks=("imputation",),
+        description=(
+            "The RNA counts of dance-multi's snareseq_chen2019 (GEO GSE126074, AdBrainCortex; the genes scMoMaT selected): "
+            "10,309 cells x 1,677 genes, Chen's 23 cell types in obs['cell_type'], 12 library batches in obs['batch']."
+        ),
+        citation="Chen, Lake & Zhang (2019) High-throughput sequencing of the transcriptome and chromatin accessibility in the same cell. Nat Biotechnol 37:1452-1457",
+        files=(
+            DataFile(
+                path="multimodal/snareseq_chen2019/snareseq_chen2019_rna.h5ad",
+                sha256="24e66f3563d289f79d97f4d3c580deaa33680c1c189ebf652ab1d995a031f35b",
+                source="https://github.com/PeterZZQ/scMoMaT/tree/dbd954de/data/real/MOp_5batches",
+                size=3059093,
+            ),
+        ),
+        shape="10309 cells x 1677 genes",
+    ),
+    DatasetSpec(
+        name="mouse_brain_10k_v3",
+        summary="10x mouse brain neurons 10k v3 (DANCE's imputation 'mouse_brain_data'), all genes, no labels; download",
+        target=f"{LOADERS}:load_10x_h5_counts",
+        tasks=("imputation",),
+        description=(
+            "Cell Ranger 3.0 filtered matrix of 10x Genomics' neuron_10k_v3 (E18 mouse cortex, hippocampus and ventricular "
+            "zone; about 11,800 cells x 31,053 genes), the file DANCE's ImputationDataset reads as mouse_brain_data. Genes "
+            "without counts are dropped. No cell types, so only the entry metrics are scored. Not available offline; 10x "
+            "publishes no sha256, so the file's hash is pinned at first download."
+        ),
+        citation="10x Genomics (2018) 10k brain cells from an E18 mouse (v3 chemistry)",
+        files=(
+            DataFile(
+                path="imputation/neuron_10k_v3_filtered_feature_bc_matrix.h5",
+                url="https://cf.10xgenomics.com/samples/cell-exp/3.0.0/neuron_10k_v3/neuron_10k_v3_filtered_feature_bc_matrix.h5",
+            ),
+        ),
+        shape="about 11,800 cells x 31,053 genes (before dropping genes without counts)",
+    ),
+    DatasetSpec(
+        name="mouse_embryo_klein2015",
+        summary="Mouse ES cells after LIF withdrawal, inDrop (Klein 2015, GSE65525; DANCE's 'mouse_embryo_data'); download",
+        target=f"{LOADERS}:load_klein_es",
+        tasks=("imputation",),
+        description=(
+            "The four count tables DANCE's ImputationDataset reads as mouse_embryo_data: mouse embryonic stem cells at day 0 "
+            "(main library) and days 2, 4 and 7 after LIF withdrawal (about 2,700 cells x 24,175 genes), genes x cells CSVs "
+            "from GEO, stacked. obs['cell_type'] is the day, the grouping clustering benchmarks (SC3, SIMLR) score against. "
+            "Genes without counts are dropped. Not available offline; GEO publishes no sha256, so each file's hash is pinned "
+            "at first download."
+        ),
+        citation="Klein et al. (2015) Droplet barcoding for single-cell transcriptomics applied to embryonic stem cells. Cell 161:1187-1201",
+        files=tuple(
+            DataFile(
+                path=f"imputation/GSE65525/{name}",
+                url=f"https://ftp.ncbi.nlm.nih.gov/geo/samples/GSM1599nnn/{name.split('_')[0]}/suppl/{name}",
+            )
+            for name in (
+                "GSM1599494_ES_d0_main.csv.bz2",
+                "GSM1599497_ES_d2_LIFminus.csv.bz2",
+                "GSM1599498_ES_d4_LIFminus.csv.bz2",
+                "GSM1599499_ES_d7_LIFminus.csv.bz2",
+            )
+        ),
+        shape="about 2,700 cells x 24,175 genes",
     ),
     _mca(
         "Brain",

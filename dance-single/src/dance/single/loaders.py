@@ -26,9 +26,78 @@ def _only(files: dict[str, Path]) -> Path:
     return path
 
 
+def _for_task(adata: ad.AnnData, task: str) -> ad.AnnData:
+    """For imputation: RNA counts only, without genes that have no counts in any cell (the task
+    refuses them: there is nothing to hold out or score) and without embeddings or other
+    modalities in ``obsm``."""
+    if task != "imputation":
+        return adata
+    counts = adata.layers.get("counts", adata.X)
+    detected = np.asarray((counts != 0).sum(axis=0)).ravel() > 0
+    out = adata[:, detected].copy() if not detected.all() else adata
+    for key in list(out.obsm.keys()):
+        del out.obsm[key]
+    return out
+
+
 def load_labelled_h5(files: dict[str, Path], task: str) -> ad.AnnData:
     """scDCC / scDeepCluster HDF5 (``X`` counts, ``Y`` integer labels)."""
-    return read_labelled_h5(_only(files))
+    return _for_task(read_labelled_h5(_only(files)), task)
+
+
+def load_rna_counts_h5ad(files: dict[str, Path], task: str) -> ad.AnnData:
+    """The RNA counts (``X``) of a paired multi-omics set with its cell types and batches;
+    cell types ``undefined`` / ``unmatched`` (PBMC 10k) are unknown labels."""
+    path = next(p for rel, p in files.items() if rel.endswith("_rna.h5ad"))
+    adata = read_h5ad(path)
+    adata.X = sp.csr_matrix(adata.X, dtype=np.float32)
+    adata.obs = adata.obs[[c for c in ("cell_type", "batch") if c in adata.obs.columns]].copy()
+    labels = adata.obs["cell_type"].astype(object)
+    adata.obs["cell_type"] = pd.Categorical(labels.where(~labels.isin(["undefined", "unmatched"])).to_numpy())
+    if "batch" in adata.obs.columns:
+        adata.obs["batch"] = adata.obs["batch"].astype(str).astype("category")
+    adata.uns = {}
+    return _for_task(adata, task)
+
+
+def load_10x_h5_counts(files: dict[str, Path], task: str) -> ad.AnnData:
+    """A Cell Ranger ``filtered_feature_bc_matrix.h5``: gene-expression counts, no labels."""
+    from dance.core.data.tenx import read_10x_h5
+
+    adata = read_10x_h5(_only(files))
+    adata.X = sp.csr_matrix(adata.X, dtype=np.float32)
+    return _for_task(adata, task)
+
+
+_KLEIN_DAY = re.compile(r"_ES_(d\d+)_")
+
+
+def load_klein_es(files: dict[str, Path], task: str) -> ad.AnnData:
+    """Klein et al. 2015 inDrop mouse ES cells (GEO GSE65525): one genes x cells count CSV per
+    day (no header, gene names in the first column), stacked; ``obs['cell_type']`` is the day
+    after LIF withdrawal (``d0``, ``d2``, ``d4``, ``d7``)."""
+    frames, days = [], []
+    for rel, path in sorted(files.items()):
+        match = _KLEIN_DAY.search(rel)
+        if not match:
+            raise DanceInputError(f"unexpected GSE65525 file name {rel}; expected GSM..._ES_d<day>_....csv(.bz2)", field=rel)
+        try:
+            table = pd.read_csv(path, header=None, index_col=0)
+        except Exception as exc:
+            raise DanceInputError(f"{path} is not a readable GSE65525 count CSV ({type(exc).__name__}: {exc})", field=str(path)) from exc
+        table.index = pd.Index(table.index.astype(str).to_numpy())
+        table.columns = [f"{match.group(1)}_{i}" for i in range(table.shape[1])]
+        frames.append(table)
+        days.extend([match.group(1)] * table.shape[1])
+    genes = frames[0].index
+    if any(not f.index.equals(genes) for f in frames[1:]):
+        raise DanceInputError("the GSE65525 day files do not list the same genes in the same order", field="files")
+    matrix = sp.csr_matrix(np.hstack([f.to_numpy(np.float32) for f in frames]).T)
+    obs = pd.DataFrame(index=[c for f in frames for c in f.columns])
+    obs["cell_type"] = pd.Categorical(days)
+    adata = ad.AnnData(X=matrix, obs=obs, var=pd.DataFrame(index=genes))
+    adata.var_names_make_unique()
+    return _for_task(adata, task)
 
 
 def load_bmmc_gex(files: dict[str, Path], task: str) -> ad.AnnData:
