@@ -11,6 +11,7 @@ from pydantic import Field
 from dance.core.hookspecs import hookimpl
 from dance.core.models.base import ModelParams
 from dance.core.tasks.clustering import ClusteringModel
+from dance.core.tasks.imputation import ImputationModel
 from dance.core.tasks.joint_embedding import JointEmbeddingModel
 from dance.core.transforms.pipeline import step
 
@@ -179,3 +180,30 @@ def demo_dataset_plugin(sha256: str, model_params: dict) -> types.ModuleType:
         )
 
     return plugin_module("demo_data", dance_register_datasets=dance_register_datasets)
+
+
+class ObservedImputation(ImputationModel):
+    """Imputes nothing: the masked counts as they are (the task's no-imputation baseline, for core tests)."""
+
+    name = "observed_test"
+
+    def _fit(self, data: Any) -> None:
+        from dance.core.validation import counts_matrix
+
+        self.counts_ = counts_matrix(data, self.keys)
+
+    def _predict(self, data: Any) -> Any:
+        return self.counts_
+
+
+def imputation_plugin() -> types.ModuleType:
+    def dance_register_models(register):
+        register(
+            name="observed_test",
+            task="imputation",
+            target="helpers:ObservedImputation",
+            summary="no imputation, for tests",
+            citation="Test (2024)",
+        )
+
+    return plugin_module("imputation_test", dance_register_models=dance_register_models)
